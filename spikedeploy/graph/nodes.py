@@ -1,0 +1,293 @@
+"""Node types of the network graph, with Loihi's fixed-point encoding in their field names.
+
+Time semantics, shared by training, the emulator and Lava (see docs/format.md):
+
+* `Input`   emits frame x[t] at step t (Lava's RingBuffer sends data[..., t]).
+* synapses  (`Conv`, `Dense`, `SumPool`) take one step: out[t] = f(in[t-1]), out[0] = 0.
+  This is Lava's Dense/Conv process model, which sends what it computed in the previous step.
+* `LIF`     integrates, in the same step, the sum of everything arriving on its input:
+  several edges into one LIF are added, exactly as Lava adds several OutPorts on one InPort.
+* `Flatten` reshapes in the same step (a port reshape in Lava, no process).
+
+Shapes follow SLAYER and the netx file: (C, H, W) for images, (N,) for vectors.
+Weights are integers in the file's units: a float weight w of SLAYER is stored as w * 64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import GraphError
+
+Shape = tuple[int, ...]
+
+# Loihi bit widths (Lava's bit-accurate LIF and Dense process models, lava-nc 0.10).
+WEIGHT_MIN, WEIGHT_MAX = -256, 255        # Dense clips weights to 8 bits + sign
+THRESHOLD_MANT_MAX = (1 << 17) - 1        # vth: unsigned 17-bit
+DECAY_MAX = 1 << 12                       # 12-bit decays; 4096 = "decay everything"
+BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1   # signed 13-bit
+BIAS_EXP = 6                              # netx always passes bias_exp = 6
+MESSAGE_BITS_MAX = 24                     # graded spikes carry at most 24 bits
+
+
+def as_pair(value, what: str) -> tuple[int, int]:
+    """Turn an int or a 2-sequence into an (h, w) pair of non-negative ints."""
+    arr = np.atleast_1d(np.asarray(value))
+    if arr.size == 1:
+        arr = np.repeat(arr, 2)
+    if arr.shape != (2,) or not _is_integral(arr) or (arr < 0).any():
+        raise GraphError(f"{what} must be a non-negative int or a pair of them, got {value!r}")
+    return int(arr[0]), int(arr[1])
+
+
+def as_int_array(value, what: str, low: int, high: int) -> np.ndarray:
+    """Check that `value` holds only integers in [low, high] and return it as int64."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "biuf":
+        raise GraphError(f"{what} must be numeric, got dtype {arr.dtype}")
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise GraphError(f"{what} contains NaN or infinity")
+        if not _is_integral(arr):
+            raise GraphError(f"{what} must hold integers (netx would silently truncate them)")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < low or arr.max() > high):
+        raise GraphError(f"{what} must lie in [{low}, {high}], found [{arr.min()}, {arr.max()}]")
+    return arr
+
+
+def _is_integral(arr: np.ndarray) -> bool:
+    return bool(np.all(np.floor(arr) == arr))
+
+
+def _conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+class Node:
+    """Common behaviour: type name for the registry, one-step latency flag, array-aware equality."""
+
+    type_name: ClassVar[str]
+    latency_steps: ClassVar[int] = 0     # 1 for synapses: Lava delivers their output a step later
+    min_inputs: ClassVar[int] = 1
+    max_inputs: ClassVar[int | None] = 1
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        raise NotImplementedError
+
+    def __eq__(self, other) -> bool:
+        if type(self) is not type(other):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)
+        )
+
+    __hash__ = None
+
+
+def _single_input(input_shapes: list[Shape]) -> Shape:
+    (shape,) = input_shapes
+    return shape
+
+
+@dataclass(eq=False)
+class Input(Node):
+    """The data entering the network: binary spikes (message_bits = 0) or graded integers."""
+
+    shape: Shape
+    message_bits: int = 0
+
+    type_name: ClassVar[str] = "input"
+    min_inputs: ClassVar[int] = 0
+    max_inputs: ClassVar[int | None] = 0
+
+    def __post_init__(self):
+        self.shape = _as_shape(self.shape, "input shape")
+        if not 0 <= int(self.message_bits) <= MESSAGE_BITS_MAX:
+            raise GraphError(f"message_bits must lie in [0, {MESSAGE_BITS_MAX}]")
+        self.message_bits = int(self.message_bits)
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        return self.shape
+
+
+@dataclass(eq=False)
+class Conv(Node):
+    """2-D cross-correlation, as torch computes it. weight: (C_out, C_in / groups, kH, kW).
+
+    Lava's CPU Conv model wraps its output to signed 24 bits and ignores any weight exponent,
+    so the graph has none for convolutions.
+    """
+
+    weight: np.ndarray
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    type_name: ClassVar[str] = "conv"
+    latency_steps: ClassVar[int] = 1
+
+    def __post_init__(self):
+        self.weight = as_int_array(self.weight, "conv weight", WEIGHT_MIN, WEIGHT_MAX)
+        if self.weight.ndim != 4:
+            raise GraphError(f"conv weight must be 4-D (C_out, C_in/groups, kH, kW), "
+                             f"got shape {self.weight.shape}")
+        self.stride = as_pair(self.stride, "conv stride")
+        self.padding = as_pair(self.padding, "conv padding")
+        self.dilation = as_pair(self.dilation, "conv dilation")
+        if min(self.stride) < 1 or min(self.dilation) < 1:
+            raise GraphError("conv stride and dilation must be at least 1")
+        self.groups = int(self.groups)
+        if self.groups < 1 or self.weight.shape[0] % self.groups:
+            raise GraphError(f"conv groups={self.groups} must divide C_out={self.weight.shape[0]}")
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return int(self.weight.shape[2]), int(self.weight.shape[3])
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        shape = _single_input(input_shapes)
+        if len(shape) != 3:
+            raise GraphError(f"conv needs a (C, H, W) input, got {shape}")
+        channels_in = self.weight.shape[1] * self.groups
+        if shape[0] != channels_in:
+            raise GraphError(f"conv expects {channels_in} input channels "
+                             f"(weight {self.weight.shape}, groups {self.groups}), got {shape[0]}")
+        h, w = (_conv_out(shape[1 + i], self.kernel[i], self.stride[i], self.padding[i],
+                          self.dilation[i]) for i in range(2))
+        if h < 1 or w < 1:
+            raise GraphError(f"conv output would be empty for input {shape}")
+        return (int(self.weight.shape[0]), h, w)
+
+
+@dataclass(eq=False)
+class Dense(Node):
+    """Fully connected synapse. weight: (out, in); result shifted by weight_exp (floor).
+
+    On the input side `in` indexes the flattened (C, H, W) input in C order, as SLAYER flattens.
+    """
+
+    weight: np.ndarray
+    weight_exp: int = 0
+
+    type_name: ClassVar[str] = "dense"
+    latency_steps: ClassVar[int] = 1
+
+    def __post_init__(self):
+        self.weight = as_int_array(self.weight, "dense weight", WEIGHT_MIN, WEIGHT_MAX)
+        if self.weight.ndim != 2:
+            raise GraphError(f"dense weight must be 2-D (out, in), got shape {self.weight.shape}")
+        if not -8 <= int(self.weight_exp) <= 7:
+            raise GraphError(f"dense weight_exp must lie in [-8, 7], got {self.weight_exp}")
+        self.weight_exp = int(self.weight_exp)
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        shape = _single_input(input_shapes)
+        if len(shape) != 1 or shape[0] != self.weight.shape[1]:
+            raise GraphError(f"dense expects a flat input of {self.weight.shape[1]} features, "
+                             f"got {shape}")
+        return (int(self.weight.shape[0]),)
+
+
+@dataclass(eq=False)
+class SumPool(Node):
+    """Sum over each window times one weight, per channel (SLAYER's Pool synapse).
+
+    Deployed as a depthwise Conv (groups = C) whose kernel is `weight` everywhere.
+    """
+
+    kernel: tuple[int, int]
+    weight: int
+    stride: tuple[int, int] | None = None
+    padding: tuple[int, int] = (0, 0)
+
+    type_name: ClassVar[str] = "sumpool"
+    latency_steps: ClassVar[int] = 1
+
+    def __post_init__(self):
+        self.kernel = as_pair(self.kernel, "pool kernel")
+        self.stride = self.kernel if self.stride is None else as_pair(self.stride, "pool stride")
+        self.padding = as_pair(self.padding, "pool padding")
+        if min(self.kernel) < 1 or min(self.stride) < 1:
+            raise GraphError("pool kernel and stride must be at least 1")
+        self.weight = int(as_int_array(self.weight, "pool weight", WEIGHT_MIN, WEIGHT_MAX))
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        shape = _single_input(input_shapes)
+        if len(shape) != 3:
+            raise GraphError(f"sum-pool needs a (C, H, W) input, got {shape}")
+        h, w = (_conv_out(shape[1 + i], self.kernel[i], self.stride[i], self.padding[i], 1)
+                for i in range(2))
+        if h < 1 or w < 1:
+            raise GraphError(f"sum-pool output would be empty for input {shape}")
+        return (shape[0], h, w)
+
+
+@dataclass(eq=False)
+class Flatten(Node):
+    """(C, H, W) -> (C*H*W,) in C order, within the same step."""
+
+    type_name: ClassVar[str] = "flatten"
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        return (int(np.prod(_single_input(input_shapes))),)
+
+
+@dataclass(eq=False)
+class LIF(Node):
+    """Loihi's current-based leaky integrate-and-fire neuron (Lava's bit-accurate LIF).
+
+    Per step, with a the summed input (file units), u and v 24-bit state, rtz = round toward 0:
+        u = wrap24( rtz(u * (4096 - current_decay_12bit) / 4096) + (a << 6) )
+        v = clip24( rtz(v * (4096 - voltage_decay_12bit) / 4096) + u + (bias_mant << 6) )
+        s = v > (threshold_mant << 6);   v = 0 where s
+    bias_mant has one value per channel (the first axis of `shape`).
+    """
+
+    shape: Shape
+    threshold_mant: int
+    current_decay_12bit: int
+    voltage_decay_12bit: int
+    bias_mant: np.ndarray = field(default=None)
+
+    type_name: ClassVar[str] = "lif"
+    max_inputs: ClassVar[int | None] = None
+
+    def __post_init__(self):
+        self.shape = _as_shape(self.shape, "neuron shape")
+        self.threshold_mant = int(as_int_array(self.threshold_mant, "threshold_mant", 0,
+                                               THRESHOLD_MANT_MAX))
+        self.current_decay_12bit = int(as_int_array(self.current_decay_12bit,
+                                                    "current_decay_12bit", 0, DECAY_MAX))
+        self.voltage_decay_12bit = int(as_int_array(self.voltage_decay_12bit,
+                                                    "voltage_decay_12bit", 0, DECAY_MAX))
+        bias = np.zeros(self.shape[0], np.int64) if self.bias_mant is None else self.bias_mant
+        self.bias_mant = as_int_array(bias, "bias_mant", BIAS_MANT_MIN, BIAS_MANT_MAX)
+        if self.bias_mant.shape != (self.shape[0],):
+            raise GraphError(f"bias_mant must have one value per channel ({self.shape[0]}), "
+                             f"got shape {self.bias_mant.shape}")
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        for shape in input_shapes:
+            if tuple(shape) != self.shape:
+                raise GraphError(f"neuron of shape {self.shape} receives input of shape {shape}")
+        return self.shape
+
+
+def _as_shape(value, what: str) -> Shape:
+    shape = tuple(int(v) for v in np.atleast_1d(np.asarray(value)))
+    if not shape or min(shape) < 1 or len(shape) not in (1, 3):
+        raise GraphError(f"{what} must be (N,) or (C, H, W) with positive sizes, got {value!r}")
+    return shape
+
+
+NODE_TYPES: dict[str, type[Node]] = {
+    cls.type_name: cls for cls in (Input, Conv, Dense, SumPool, Flatten, LIF)
+}
+SYNAPSE_TYPES = tuple(cls for cls in NODE_TYPES.values() if cls.latency_steps == 1)
