@@ -1,0 +1,97 @@
+"""Synapse operations against hand-computed values, and the one-step latency of synapses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spikedeploy.graph import LIF, Conv, Dense, Flatten, Graph, Input, SumPool
+from spikedeploy.sim.ops import (
+    _exact_dtype,
+    conv_op,
+    dense_op,
+    flatten_op,
+    lava_dense_weights,
+    sumpool_op,
+)
+
+
+def frames(array, steps=2):
+    """One sample whose first frame is `array`, later frames zero: (1, *shape, steps)."""
+    x = torch.zeros((1, *np.shape(array), steps), dtype=torch.int64)
+    x[..., 0] = torch.as_tensor(array)
+    return x
+
+
+def test_conv_is_cross_correlation_one_step_later():
+    weight = np.arange(1, 10).reshape(1, 1, 3, 3) * 2
+    x = np.zeros((1, 3, 3), np.int64)
+    x[0, 1, 1] = 1                                   # one spike in the middle
+    out = conv_op(Conv(weight, padding=1))([frames(x)])
+    assert out[..., 0].abs().sum() == 0              # nothing arrives in the same step
+    # cross-correlation: out[i, j] = w[2 - i, 2 - j] for a centred impulse
+    assert out[0, 0, :, :, 1].tolist() == np.flip(weight[0, 0]).tolist()
+
+
+def test_conv_output_wraps_to_24_bits_like_lava():
+    x = np.full((1, 1, 1), 2**16, np.int64)          # graded payload
+    out = conv_op(Conv(np.full((1, 1, 1, 1), 254)))([frames(x)])
+    assert int(out[0, 0, 0, 0, 1]) == 254 * 2**16 - 2**24   # 16646144 wraps to -131072
+
+
+def test_strided_grouped_conv_shape_and_values():
+    weight = np.ones((2, 1, 2, 2), np.int64) * np.array([2, 4]).reshape(2, 1, 1, 1)
+    x = np.ones((2, 4, 4), np.int64)
+    out = conv_op(Conv(weight, stride=2, groups=2))([frames(x)])
+    assert out.shape == (1, 2, 2, 2, 2)
+    assert out[0, :, :, :, 1].tolist() == [[[8, 8], [8, 8]], [[16, 16], [16, 16]]]
+
+
+def test_sumpool_sums_each_window_times_weight():
+    x = np.array([[[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0], [1, 1, 0, 1]]])
+    out = sumpool_op(SumPool(kernel=2, weight=6))([frames(x)])
+    assert out[0, 0, :, :, 1].tolist() == [[6, 18], [24, 6]]
+
+
+def test_dense_weight_exp_shifts_with_floor():
+    weight = np.array([[-2, -4], [2, 4]])            # sums -6 and 6 when both inputs spike
+    out = dense_op(Dense(weight, weight_exp=-2))([frames(np.array([1, 1]))])
+    assert out[0, :, 1].tolist() == [-2, 1]          # floor(-6 / 4) = -2, floor(6 / 4) = 1
+
+
+def test_dense_uses_the_weights_lava_keeps():
+    assert lava_dense_weights(np.array([[3, -3, 255]])).tolist() == [[2, -4, 254]]   # mixed
+    assert lava_dense_weights(np.array([[3, 255]])).tolist() == [[3, 255]]           # excit.
+    assert lava_dense_weights(np.array([[-256, -3]])).tolist() == [[-255, -3]]       # inhib.
+
+
+def test_flatten_is_channel_major():
+    x = np.arange(12).reshape(3, 2, 2)
+    out = flatten_op(Flatten())([frames(x)])
+    assert out[0, :, 0].tolist() == list(range(12))
+
+
+@pytest.mark.parametrize("bound,dtype", [(2**24 - 1, torch.float32), (2**24, torch.float64),
+                                         (2**53 - 1, torch.float64)])
+def test_exact_dtype_keeps_partial_sums_exact(bound, dtype):
+    assert _exact_dtype(bound, 1, 1) is dtype
+
+
+def test_exact_dtype_refuses_what_no_float_holds():
+    with pytest.raises(OverflowError):
+        _exact_dtype(2**30, 2**24, 1)
+
+
+def test_emulator_sums_several_edges_into_one_neuron():
+    from spikedeploy.sim import Emulator
+
+    nodes = {"x": Input((1,)), "a": Dense(np.array([[10]])), "b": Dense(np.array([[-4]])),
+             "n": LIF((1,), threshold_mant=1000, current_decay_12bit=4096,
+                      voltage_decay_12bit=4096)}
+    graph = Graph(nodes, [("x", "a"), ("x", "b"), ("a", "n"), ("b", "n")])
+    out = Emulator(graph).run(frames(np.array([1]), steps=3), record=["n"])
+    assert out["n"].tolist() == [[[0, 0, 0]]]
+    from spikedeploy.sim.lif import LIFParams, lif_run
+    _, u, _ = lif_run(torch.tensor([[[0, 6, 0]]]), LIFParams.from_node(nodes["n"]), True)
+    assert u.tolist() == [[[0, 384, 0]]]             # (10 - 4) << 6 in the second step
