@@ -1,0 +1,54 @@
+"""`spikedeploy`: one command, one subcommand per stage. Only this package reads argv.
+
+Errors a user can fix print as one line (`error: <file>: <problem>`) with exit status 2;
+Ctrl-C stops cleanly with status 130. `--debug` shows tracebacks for everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import SpikedeployError
+from . import demo, deploy, export, info, sim, train
+from .common import quiet_imports
+
+COMMANDS = (demo, train, export, sim, deploy, info)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikedeploy",
+        description="Train spiking ResNets with lava-dl SLAYER and run them bit-exactly on "
+                    "Loihi's fixed point: the Lava CPU simulator, our emulator, or Loihi 2.",
+        epilog="Stages pass files: train -> checkpoint.pt -> export -> network.h5 -> sim/deploy "
+               "-> recording.npz.  Run `spikedeploy demo` to see all of them once.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        with quiet_imports():          # lava-dl prints notices when first imported
+            handler = args.load()
+            for module in getattr(args, "preload", ()):
+                importlib.import_module(module)
+        return handler(args) or 0
+    except SpikedeployError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:          # a bug, not a user error: one line unless --debug
+        if args.debug:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for the "
+              "traceback)", file=sys.stderr)
+        return 1

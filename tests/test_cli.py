@@ -1,0 +1,107 @@
+"""The command line end to end on the tiny preset, and its one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from spikedeploy.cli import main
+from spikedeploy.recording import load_recording
+
+pytestmark = pytest.mark.lava
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["demo", "--config", "tiny", "--out", str(out), "--no-progress"])
+    return code, out
+
+
+def test_demo_reports_exact_agreement(demo_run, capsys):
+    code, out = demo_run
+    assert code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("heldout_accuracy_emulator", "lava_accuracy", "spike_agreement_lava_vs_emulator",
+                "spike_agreement_train_vs_emulator"):
+        assert 0.0 <= summary[key] <= 1.0
+    assert summary["spike_agreement_lava_vs_emulator"] == 1.0
+    assert summary["spike_agreement_train_vs_emulator"] == 1.0
+    assert summary["heldout_samples"] == 96 and summary["lava_samples"] == 3
+    assert {"checkpoint.pt", "network.h5", "summary.json", "config.toml"} <= {
+        p.name for p in out.iterdir()}
+
+
+def test_stage_commands_chain_through_files(demo_run, tmp_path, capsys):
+    _, run = demo_run
+    assert main(["export", str(run / "checkpoint.pt"), "-o", str(tmp_path / "net.h5")]) == 0
+    assert main(["info", str(tmp_path / "net.h5")]) == 0
+    assert main(["sim", str(tmp_path / "net.h5"), "--limit", "4", "--record",
+                 str(tmp_path / "emu.npz"), "--no-progress"]) == 0
+    assert main(["deploy", str(tmp_path / "net.h5"), "--limit", "2", "--compare", "--record",
+                 str(tmp_path / "lava.npz"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "spike agreement with the emulator: 1.000000" in out
+    assert "accuracy:" in out and "spikes/sample" in out
+    emu, meta = load_recording(tmp_path / "emu.npz")
+    lava, _ = load_recording(tmp_path / "lava.npz")
+    assert meta["layout"] == "lava" and meta["source"] == "emulator"
+    for name, spikes in lava.items():
+        np.testing.assert_array_equal(spikes, emu[name][:2])
+
+
+def test_sim_takes_an_input_array_in_lavas_layout(demo_run, tmp_path, capsys):
+    _, run = demo_run
+    x = np.zeros((8, 8, 1, 12), np.int64)                 # (x, y, c, t): one sample
+    x[2:6, 2:6] = 9
+    np.save(tmp_path / "x.npy", x)
+    assert main(["sim", str(run / "network.h5"), "--input", str(tmp_path / "x.npy"),
+                 "--record", str(tmp_path / "r.npz"), "--no-progress"]) == 0
+    spikes, _ = load_recording(tmp_path / "r.npz")
+    assert spikes["stem"].shape == (1, 4, 8, 8, 12)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "spikedeploy", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_errors_are_one_line_without_traceback(tmp_path):
+    (tmp_path / "bad.h5").write_bytes(b"garbage" * 100)
+    cases = [
+        (["sim", str(tmp_path / "missing.h5")], "missing.h5: no such file"),
+        (["sim", str(tmp_path / "bad.h5")], "bad.h5: not a readable network file"),
+        (["export", str(tmp_path / "bad.h5")], "bad.h5: not a readable checkpoint"),
+        (["train", "--config", "tiny", "train.nope=1"], "unknown config key 'train.nope'"),
+    ]
+    for args, message in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"error: {result.stderr.strip()[7:]}"
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "network.h5").exists()
+
+
+def test_loihi2_without_lava_loihi_says_so(demo_run):
+    _, run = demo_run
+    result = run_cli("deploy", str(run / "network.h5"), "--backend", "loihi2", "--limit", "1")
+    assert result.returncode == 2
+    assert "needs Intel's lava-loihi extension" in result.stderr
+
+
+def test_input_of_the_wrong_shape_is_refused(demo_run, tmp_path):
+    _, run = demo_run
+    np.save(tmp_path / "x.npy", np.zeros((7, 8, 1, 12)))
+    result = run_cli("sim", str(run / "network.h5"), "--input", str(tmp_path / "x.npy"))
+    assert result.returncode == 2 and "does not fit the network input (8, 8, 1)" in result.stderr
+
+
+def test_help_has_examples():
+    for command in ("demo", "train", "export", "sim", "deploy", "info"):
+        result = run_cli(command, "--help")
+        assert result.returncode == 0 and "examples:" in result.stdout
