@@ -1,0 +1,244 @@
+"""Read network files: ours (docs/format.md) and plain netx files written by lava-dl.
+
+Each netx block becomes nodes through one reader per block type (`_LAYER_READERS`) and one per
+synapse type (`_SYNAPSE_READERS`). Plain netx files, which have no format version, are read as
+lava-dl's netx builds them (graph/netx.py), so ground truth recorded with lava-dl applies.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import GraphError, SpikedeployError
+from .graph import Graph
+from .nodes import LIF, Conv, Dense, Flatten, Input, Node, SumPool, as_pair
+
+FORMAT_VERSION = 1
+VERSION_ATTR = "spikedeploy_format_version"
+CUBA_TYPES = ("CUBA", "LOIHI")
+
+
+@dataclass
+class _Reader:
+    """Accumulates nodes and edges while the layers are read in order."""
+
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: list[tuple[str, str]] = field(default_factory=list)
+    outputs: list[str] = field(default_factory=list)   # node each layer outputs, by index
+
+    def add(self, name: str, node: Node) -> str:
+        if name in self.nodes:
+            raise GraphError(f"node name '{name}' is used twice")
+        self.nodes[name] = node
+        return name
+
+    def source(self, index: int, layer: int) -> str:
+        if not 0 <= index < len(self.outputs) or self.outputs[index] is None:
+            raise GraphError(f"layer {layer} reads from layer {index}, which does not come "
+                             "before it")
+        return self.outputs[index]
+
+
+def read(path: str | os.PathLike) -> Graph:
+    """Read a graph from our files or from netx files written by lava-dl.
+
+    Every problem becomes one SpikedeployError naming the file and what is wrong with it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SpikedeployError("no such file", path)
+    try:
+        with h5py.File(path, "r") as f:
+            return _read_file(f)
+    except SpikedeployError as err:
+        raise SpikedeployError(err.message, path) from None
+    except (OSError, KeyError, ValueError, TypeError, IndexError) as err:
+        raise SpikedeployError(f"not a readable network file ({_reason(err)})", path) from None
+
+
+def _reason(err: Exception) -> str:
+    text = str(err).strip().split("\n")[0]
+    if isinstance(err, OSError) and ("signature" in text or "truncated" in text
+                                     or "Unable to" in text):
+        return "truncated or corrupt HDF5"
+    return text or type(err).__name__
+
+
+def _read_file(f: h5py.File) -> Graph:
+    _refuse_links_out(f)
+    version = f.attrs.get(VERSION_ATTR)
+    if version is not None and int(version) != FORMAT_VERSION:
+        raise GraphError(f"format version {int(version)} is not supported "
+                         f"(this spikedeploy reads version {FORMAT_VERSION})")
+    metadata = json.loads(f.attrs["metadata"]) if "metadata" in f.attrs else {}
+    if "layer" not in f:
+        raise GraphError("no /layer group: not a netx network description")
+    layers = f["layer"]
+    keys = sorted(layers.keys(), key=lambda k: int(k) if k.isdigit() else -1)
+    if [k for k in keys] != [str(i) for i in range(len(keys))]:
+        raise GraphError(f"/layer must hold groups 0..N-1, found {list(layers.keys())}")
+    reader = _Reader()
+    for i, key in enumerate(keys):
+        group = layers[key]
+        kind = _read_str(group, "type", f"layer {i}")
+        if kind not in _LAYER_READERS:
+            raise GraphError(f"layer {i}: unknown layer type '{kind}'")
+        try:
+            reader.outputs.append(_LAYER_READERS[kind](group, reader, i))
+        except GraphError as err:
+            raise GraphError(f"layer {i} ({kind}): {err.message}") from None
+    return Graph(reader.nodes, reader.edges, metadata)
+
+
+def _refuse_links_out(f: h5py.File) -> None:
+    """Hostile-file guard: never follow links or storage that point outside this file."""
+    def visit(group: h5py.Group, prefix: str) -> None:
+        for key in group.keys():
+            link = group.get(key, getlink=True)
+            where = f"{prefix}/{key}"
+            if not isinstance(link, h5py.HardLink):
+                raise GraphError(f"{where} is a {type(link).__name__}; links are refused")
+            obj = group[key]
+            if isinstance(obj, h5py.Group):
+                visit(obj, where)
+            elif obj.is_virtual or obj.external:
+                raise GraphError(f"{where} stores its data outside the file; refused")
+    visit(f, "")
+
+
+def _read_str(group: h5py.Group, key: str, where: str) -> str:
+    if key not in group:
+        raise GraphError(f"{where}: missing '{key}'")
+    value = group[key][()]
+    if isinstance(value, np.ndarray):
+        value = value.flat[0] if value.size else b""
+    return value.decode("ascii") if isinstance(value, bytes) else str(value)
+
+
+def _read_array(group: h5py.Group, key: str) -> np.ndarray:
+    if key not in group:
+        raise GraphError(f"missing '{key}'")
+    if not isinstance(group[key], h5py.Dataset):
+        raise GraphError(f"'{key}' is not a dataset")
+    return np.asarray(group[key][()])
+
+
+def _read_optional(group: h5py.Group, key: str, default):
+    return _read_array(group, key) if key in group else default
+
+
+def _read_input(group, reader: _Reader, i: int) -> str:
+    name = str(group.attrs.get("name", "input"))
+    bits = int(group.attrs.get("message_bits", 0))
+    shape = tuple(int(s) for s in _read_array(group, "shape"))
+    reader.add(name, Input(shape=shape, message_bits=bits))
+    if "neuron" not in group:
+        return name
+    neuron = reader.add(str(group.attrs.get("neuron_name", f"layer{i}")),
+                        _read_neuron(group, shape))
+    reader.edges.append((name, neuron))
+    return neuron
+
+
+def _read_flatten(group, reader: _Reader, i: int) -> str:
+    name = reader.add(str(group.attrs.get("name", f"layer{i}")), Flatten())
+    reader.edges.append((reader.source(i - 1, i), name))
+    return name
+
+
+def _read_block(group, reader: _Reader, i: int) -> str:
+    if "shape" not in group:
+        raise GraphError("missing 'shape'")
+    shape = tuple(int(s) for s in _read_array(group, "shape"))
+    lif = _read_neuron(group, shape)
+    neuron = str(group.attrs.get("name", f"layer{i}"))
+    main_source = int(group.attrs.get("source", i - 1))
+    _add_synapse(group, reader, i, main_source, neuron, default_name=f"{neuron}_synapse")
+    skips = group["skip"] if "skip" in group else {}
+    for k in sorted(skips.keys(), key=int):
+        sub = skips[k]
+        if "source" not in sub.attrs:
+            raise GraphError(f"skip {k} has no 'source' attribute")
+        _add_synapse(sub, reader, i, int(sub.attrs["source"]), neuron,
+                     default_name=f"{neuron}_skip{k}")
+    return reader.add(neuron, lif)
+
+
+def _add_synapse(group, reader: _Reader, i: int, source: int, neuron: str,
+                 default_name: str) -> None:
+    kind = _read_str(group, "type", f"layer {i}")
+    if kind not in _SYNAPSE_READERS:
+        raise GraphError(f"unknown synapse type '{kind}'")
+    name = reader.add(str(group.attrs.get("synapse_name", default_name)),
+                      _SYNAPSE_READERS[kind](group))
+    reader.edges += [(reader.source(source, i), name), (name, neuron)]
+
+
+def _read_conv(group) -> Node:
+    weight = _read_array(group, "weight")
+    if weight.ndim == 5 and weight.shape[-1] == 1:      # SLAYER keeps a trailing time axis
+        weight = weight[..., 0]
+    stride = as_pair(_read_optional(group, "stride", 1), "stride")
+    padding = as_pair(_read_optional(group, "padding", 0), "padding")
+    if group.attrs.get("op") == "sumpool":
+        if weight.ndim != 4 or weight.size == 0 or (weight != weight.flat[0]).any():
+            raise GraphError("a sum-pool must have one constant weight")
+        return SumPool(kernel=weight.shape[2:], weight=weight.flat[0], stride=stride,
+                       padding=padding)
+    return Conv(weight=weight, stride=stride, padding=padding,
+                dilation=_read_optional(group, "dilation", 1),
+                groups=int(_read_optional(group, "groups", 1)))
+
+
+def _read_pool(group) -> Node:
+    """lava-dl's own pool layer: a (1, 1, kH, kW) kernel of one repeated weight."""
+    weight = _read_array(group, "weight").reshape(-1)
+    if weight.size == 0 or (weight != weight[0]).any():
+        raise GraphError("a sum-pool must have one constant weight")
+    kernel = as_pair(_read_optional(group, "kernelSize", None), "kernelSize")
+    return SumPool(kernel=kernel, weight=weight[0],
+                   stride=as_pair(_read_optional(group, "stride", kernel), "stride"),
+                   padding=as_pair(_read_optional(group, "padding", 0), "padding"))
+
+
+def _read_dense(group) -> Node:
+    weight = _read_array(group, "weight")
+    if weight.ndim > 2:
+        weight = weight.reshape(weight.shape[0], -1)
+    return Dense(weight=weight, weight_exp=int(group.attrs.get("weight_exp", 0)))
+
+
+def _read_neuron(group, shape) -> LIF:
+    if "neuron" not in group:
+        raise GraphError("missing 'neuron'")
+    neuron = group["neuron"]
+    kind = _read_str(neuron, "type", "neuron")
+    if kind not in CUBA_TYPES:
+        raise GraphError(f"neuron type '{kind}' is not supported (only CUBA)")
+    bias = _read_optional(group, "bias", None)
+    if bias is not None:
+        bias = _per_channel_bias(np.asarray(bias), shape)
+    return LIF(shape=shape,
+               threshold_mant=_read_array(neuron, "vThMant"),
+               current_decay_12bit=_read_array(neuron, "iDecay"),
+               voltage_decay_12bit=_read_array(neuron, "vDecay"),
+               bias_mant=bias)
+
+
+def _per_channel_bias(bias: np.ndarray, shape) -> np.ndarray:
+    if bias.ndim == 0:
+        return np.full(shape[0], bias)
+    if bias.shape == (shape[0],):
+        return bias
+    raise GraphError(f"bias of shape {bias.shape} is not one value per channel of {shape}")
+
+
+_LAYER_READERS = {"input": _read_input, "flatten": _read_flatten, "conv": _read_block,
+                  "dense": _read_block, "pool": _read_block}
+_SYNAPSE_READERS = {"conv": _read_conv, "dense": _read_dense, "pool": _read_pool}
