@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GraphError
-from .nodes import LIF, SYNAPSE_TYPES, Flatten, Input, Node, Shape
+from .nodes import LIF, SYNAPSE_TYPES, Average, Flatten, Input, Node, Shape
 
 # Which node types may feed which: synapses read spikes or data, neurons read currents.
 _ALLOWED_SOURCES: dict[type, tuple[type, ...]] = {
     LIF: (*SYNAPSE_TYPES, Input),
     Flatten: (LIF, Input),
+    Average: (LIF,),          # a readout: nothing lists it as a source, so nothing reads it
     **{syn: (LIF, Input, Flatten) for syn in SYNAPSE_TYPES},
 }
 

@@ -22,7 +22,7 @@ from ..atomic import atomic_path
 from ..errors import GraphError
 from .graph import Graph
 from .hdf5_read import FORMAT_VERSION, VERSION_ATTR, read
-from .nodes import LIF, SYNAPSE_TYPES, Conv, Dense, Flatten, Input, SumPool
+from .nodes import LIF, SYNAPSE_TYPES, Average, Conv, Dense, Flatten, Input, SumPool
 
 __all__ = ["FORMAT_VERSION", "read", "write"]
 
@@ -64,6 +64,8 @@ def _blocks(graph: Graph) -> list[_Block]:
                 blocks.append(_Block(name, "input"))
         elif isinstance(node, Flatten):
             blocks.append(_Block(name, "flatten"))
+        elif isinstance(node, Average):
+            blocks.append(_Block(name, "average"))
         elif isinstance(node, LIF):
             blocks.append(_neuron_block(graph, name, blocks))
     return blocks
@@ -99,6 +101,15 @@ def _write_input(group, graph: Graph, block: _Block, index, i) -> None:
 
 def _write_flatten(group, graph: Graph, block: _Block, index, i) -> None:
     _write_str(group, "type", "flatten")
+    group.create_dataset("shape", data=np.array(graph.shapes[block.output]))
+    group.attrs["name"] = block.output
+
+
+def _write_average(group, graph: Graph, block: _Block, index, i) -> None:
+    """lava-dl's average block; it reads the previous block, so we place it right after."""
+    if index[graph.predecessors(block.output)[0]] != i - 1:
+        raise GraphError(f"average '{block.output}' must directly follow the neuron it reads")
+    _write_str(group, "type", "average")
     group.create_dataset("shape", data=np.array(graph.shapes[block.output]))
     group.attrs["name"] = block.output
 
@@ -153,6 +164,10 @@ def _write_dense(group, node: Dense, input_shape) -> None:
     group.create_dataset("outFeatures", data=node.weight.shape[0])
     if node.weight_exp:
         group.attrs["weight_exp"] = node.weight_exp
+    if node.delay is not None:
+        group.create_dataset("delay", data=node.delay)
+    if node.netx_weight_fit:      # netx always refits; the attribute tells our own reader
+        group.attrs["weight_fit"] = "netx"
 
 
 def _write_neuron(group, node: LIF, scalar_bias: bool = False) -> None:
@@ -170,6 +185,7 @@ def _write_neuron(group, node: LIF, scalar_bias: bool = False) -> None:
     group.create_dataset("neuron/gradedSpike", data=False)
 
 
-_BLOCK_WRITERS = {"input": _write_input, "flatten": _write_flatten, "block": _write_block}
+_BLOCK_WRITERS = {"input": _write_input, "flatten": _write_flatten, "average": _write_average,
+                  "block": _write_block}
 _SYNAPSE_WRITERS = {Conv: _write_conv, SumPool: _write_sumpool, Dense: _write_dense}
 assert set(_SYNAPSE_WRITERS) == set(SYNAPSE_TYPES)

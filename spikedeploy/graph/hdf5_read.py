@@ -17,11 +17,17 @@ import numpy as np
 
 from ..errors import GraphError, SpikedeployError
 from .graph import Graph
-from .nodes import LIF, Conv, Dense, Flatten, Input, Node, SumPool, as_pair
+from .netx import DEFAULT_DENSE_NEURON, expand_delay
+from .nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool, as_pair
 
 FORMAT_VERSION = 1
 VERSION_ATTR = "spikedeploy_format_version"
 CUBA_TYPES = ("CUBA", "LOIHI")
+# Block types of lava-dl's format that spikedeploy does not run, and why.
+_REFUSED_LAYERS = {
+    "concat": "concatenation", "convT": "transposed convolution", "unpool": "unpooling",
+    "dense_rec": "recurrent dense", "dense_comp": "complex dense",
+}
 
 
 @dataclass
@@ -31,6 +37,8 @@ class _Reader:
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: list[tuple[str, str]] = field(default_factory=list)
     outputs: list[str] = field(default_factory=list)   # node each layer outputs, by index
+    netx: bool = False            # a plain netx file: read it the way lava-dl's netx builds it
+    notes: dict = field(default_factory=dict)          # what netx ignores, kept as metadata
 
     def add(self, name: str, node: Node) -> str:
         if name in self.nodes:
@@ -83,17 +91,20 @@ def _read_file(f: h5py.File) -> Graph:
     keys = sorted(layers.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if [k for k in keys] != [str(i) for i in range(len(keys))]:
         raise GraphError(f"/layer must hold groups 0..N-1, found {list(layers.keys())}")
-    reader = _Reader()
+    reader = _Reader(netx=version is None)
     for i, key in enumerate(keys):
         group = layers[key]
         kind = _read_str(group, "type", f"layer {i}")
+        if kind in _REFUSED_LAYERS:
+            raise GraphError(f"layer {i}: '{kind}' blocks ({_REFUSED_LAYERS[kind]}) are not "
+                             "supported")
         if kind not in _LAYER_READERS:
             raise GraphError(f"layer {i}: unknown layer type '{kind}'")
         try:
             reader.outputs.append(_LAYER_READERS[kind](group, reader, i))
         except GraphError as err:
             raise GraphError(f"layer {i} ({kind}): {err.message}") from None
-    return Graph(reader.nodes, reader.edges, metadata)
+    return Graph(reader.nodes, reader.edges, {**reader.notes, **metadata})
 
 
 def _refuse_links_out(f: h5py.File) -> None:
@@ -141,13 +152,35 @@ def _read_input(group, reader: _Reader, i: int) -> str:
     if "neuron" not in group:
         return name
     neuron = reader.add(str(group.attrs.get("neuron_name", f"layer{i}")),
-                        _read_neuron(group, shape))
+                        _read_neuron(group, shape, bias=not reader.netx))
+    if reader.netx:
+        # netx keeps an input block's `weight` and `bias` as a transform for the caller to apply
+        # to the data and gives its neuron no bias (netx/hdf5.py, create_input); so do we.
+        transform = {k: float(_read_array(group, k).reshape(-1)[0])
+                     for k in ("weight", "bias") if k in group}
+        if transform:
+            reader.notes["netx_input_transform"] = transform
     reader.edges.append((name, neuron))
     return neuron
 
 
 def _read_flatten(group, reader: _Reader, i: int) -> str:
+    source = reader.source(i - 1, i)
+    node = reader.nodes[source]
+    if reader.netx and isinstance(node, Input) and not reader.edges:
+        # netx connects a flattened input straight to the dense block after it: the data is
+        # then a vector (neuron, time), in the order of the flattened (C, H, W) input.
+        reader.nodes[source] = Input(shape=(int(np.prod(node.shape)),),
+                                     message_bits=node.message_bits)
+        return source
     name = reader.add(str(group.attrs.get("name", f"layer{i}")), Flatten())
+    reader.edges.append((source, name))
+    return name
+
+
+def _read_average(group, reader: _Reader, i: int) -> str:
+    outputs = int(np.prod(_read_array(group, "shape")))
+    name = reader.add(str(group.attrs.get("name", f"layer{i}")), Average(outputs))
     reader.edges.append((reader.source(i - 1, i), name))
     return name
 
@@ -156,7 +189,9 @@ def _read_block(group, reader: _Reader, i: int) -> str:
     if "shape" not in group:
         raise GraphError("missing 'shape'")
     shape = tuple(int(s) for s in _read_array(group, "shape"))
-    lif = _read_neuron(group, shape)
+    if _read_str(group, "type", f"layer {i}") == "dense":
+        shape = (int(np.prod(shape)),)            # netx flattens a dense block's shape
+    lif = _read_neuron(group, shape, default=DEFAULT_DENSE_NEURON if reader.netx else None)
     neuron = str(group.attrs.get("name", f"layer{i}"))
     main_source = int(group.attrs.get("source", i - 1))
     _add_synapse(group, reader, i, main_source, neuron, default_name=f"{neuron}_synapse")
@@ -176,11 +211,14 @@ def _add_synapse(group, reader: _Reader, i: int, source: int, neuron: str,
     if kind not in _SYNAPSE_READERS:
         raise GraphError(f"unknown synapse type '{kind}'")
     name = reader.add(str(group.attrs.get("synapse_name", default_name)),
-                      _SYNAPSE_READERS[kind](group))
+                      _SYNAPSE_READERS[kind](group, reader.netx))
     reader.edges += [(reader.source(source, i), name), (name, neuron)]
 
 
-def _read_conv(group) -> Node:
+def _read_conv(group, netx: bool) -> Node:
+    if "delay" in group:
+        raise GraphError("axonal delays on a conv block are not supported (netx ignores them "
+                         "and Lava's Conv has none)")
     weight = _read_array(group, "weight")
     if weight.ndim == 5 and weight.shape[-1] == 1:      # SLAYER keeps a trailing time axis
         weight = weight[..., 0]
@@ -196,7 +234,7 @@ def _read_conv(group) -> Node:
                 groups=int(_read_optional(group, "groups", 1)))
 
 
-def _read_pool(group) -> Node:
+def _read_pool(group, netx: bool) -> Node:
     """lava-dl's own pool layer: a (1, 1, kH, kW) kernel of one repeated weight."""
     weight = _read_array(group, "weight").reshape(-1)
     if weight.size == 0 or (weight != weight[0]).any():
@@ -207,28 +245,44 @@ def _read_pool(group) -> Node:
                    padding=as_pair(_read_optional(group, "padding", 0), "padding"))
 
 
-def _read_dense(group) -> Node:
+def _read_dense(group, netx: bool) -> Node:
     weight = _read_array(group, "weight")
+    if weight.ndim == 1:        # netx reshapes a vector to (outFeatures, -1)
+        weight = weight.reshape(int(_read_array(group, "outFeatures")), -1)
     if weight.ndim > 2:
         weight = weight.reshape(weight.shape[0], -1)
-    return Dense(weight=weight, weight_exp=int(group.attrs.get("weight_exp", 0)))
+    delay = _read_optional(group, "delay", None)
+    if delay is not None:
+        delay = expand_delay(delay, weight.shape)
+    return Dense(weight=weight, weight_exp=int(group.attrs.get("weight_exp", 0)), delay=delay,
+                 netx_weight_fit=netx or group.attrs.get("weight_fit") == "netx")
 
 
-def _read_neuron(group, shape) -> LIF:
+def _read_neuron(group, shape, bias: bool = True, default: dict | None = None) -> LIF:
     if "neuron" not in group:
-        raise GraphError("missing 'neuron'")
-    neuron = group["neuron"]
+        if default is None:
+            raise GraphError("missing 'neuron'")
+        fields = default
+    else:
+        fields = _read_cuba_fields(group["neuron"])
+    bias_mant = _read_optional(group, "bias", None) if bias else None
+    if bias_mant is not None:
+        bias_mant = _per_channel_bias(np.asarray(bias_mant), shape)
+    return LIF(shape=shape, threshold_mant=fields["vThMant"],
+               current_decay_12bit=fields["iDecay"], voltage_decay_12bit=fields["vDecay"],
+               bias_mant=bias_mant)
+
+
+def _read_cuba_fields(neuron: h5py.Group) -> dict:
     kind = _read_str(neuron, "type", "neuron")
+    if kind == "SDNN":
+        raise GraphError("SDNN (sigma-delta) neurons are not supported: spikedeploy runs CUBA "
+                         "LIF networks only")
     if kind not in CUBA_TYPES:
         raise GraphError(f"neuron type '{kind}' is not supported (only CUBA)")
-    bias = _read_optional(group, "bias", None)
-    if bias is not None:
-        bias = _per_channel_bias(np.asarray(bias), shape)
-    return LIF(shape=shape,
-               threshold_mant=_read_array(neuron, "vThMant"),
-               current_decay_12bit=_read_array(neuron, "iDecay"),
-               voltage_decay_12bit=_read_array(neuron, "vDecay"),
-               bias_mant=bias)
+    if "messageBits" in neuron and int(_read_array(neuron, "messageBits")):
+        raise GraphError("graded-spike CUBA neurons (messageBits > 0) are not supported")
+    return {key: _read_array(neuron, key) for key in ("vThMant", "iDecay", "vDecay")}
 
 
 def _per_channel_bias(bias: np.ndarray, shape) -> np.ndarray:
@@ -240,5 +294,5 @@ def _per_channel_bias(bias: np.ndarray, shape) -> np.ndarray:
 
 
 _LAYER_READERS = {"input": _read_input, "flatten": _read_flatten, "conv": _read_block,
-                  "dense": _read_block, "pool": _read_block}
+                  "dense": _read_block, "pool": _read_block, "average": _read_average}
 _SYNAPSE_READERS = {"conv": _read_conv, "dense": _read_dense, "pool": _read_pool}

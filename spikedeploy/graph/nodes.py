@@ -8,6 +8,10 @@ Time semantics, shared by training, the emulator and Lava (see docs/format.md):
 * `LIF`     integrates, in the same step, the sum of everything arriving on its input:
   several edges into one LIF are added, exactly as Lava adds several OutPorts on one InPort.
 * `Flatten` reshapes in the same step (a port reshape in Lava, no process).
+* `Average` reads a neuron layer's spikes in the same step and is a readout only: nothing reads
+  from it (SLAYER's Average block; on Lava it is computed on the host from recorded spikes).
+* A `Dense` with `delay` holds synapse (o, i)'s contribution back by delay[o, i] more steps:
+  out[t] = sum_i w[o, i] * in[t - 1 - delay[o, i]] (Lava's DelayDense).
 
 Shapes follow SLAYER and the netx file: (C, H, W) for images, (N,) for vectors.
 Weights are integers in the file's units: a float weight w of SLAYER is stored as w * 64.
@@ -27,11 +31,15 @@ Shape = tuple[int, ...]
 
 # Loihi bit widths (Lava's bit-accurate LIF and Dense process models, lava-nc 0.10).
 WEIGHT_MIN, WEIGHT_MAX = -256, 255        # Dense clips weights to 8 bits + sign
-THRESHOLD_MANT_MAX = (1 << 17) - 1        # vth: unsigned 17-bit
+# vth is unsigned 17-bit on the chip; 1 << 17 is allowed too because netx gives a dense block
+# without a neuron that value (`1 << 18 - 1` in lava-dl's netx/hdf5.py): a neuron that can never
+# fire, since v clips at 2^23 - 1 = (1 << 17 << 6) - 1.
+THRESHOLD_MANT_MAX = 1 << 17
 DECAY_MAX = 1 << 12                       # 12-bit decays; 4096 = "decay everything"
 BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1   # signed 13-bit
 BIAS_EXP = 6                              # netx always passes bias_exp = 6
 MESSAGE_BITS_MAX = 24                     # graded spikes carry at most 24 bits
+DELAY_MAX = 62                            # netx builds DelayDense with max_delay = 62
 
 
 def as_pair(value, what: str) -> tuple[int, int]:
@@ -171,10 +179,16 @@ class Dense(Node):
     """Fully connected synapse. weight: (out, in); result shifted by weight_exp (floor).
 
     On the input side `in` indexes the flattened (C, H, W) input in C order, as SLAYER flattens.
+    `delay` (out, in), optional: extra steps before each synapse's contribution arrives (Lava's
+    DelayDense; netx's axonal delays). `netx_weight_fit`: the weights reach Lava as netx passes
+    them, refitted into Loihi's synapse format (graph/netx.py: fit_weight_bits); plain netx
+    files get it, and then `weight_exp` must be 0 because netx ignores it.
     """
 
     weight: np.ndarray
     weight_exp: int = 0
+    delay: np.ndarray | None = None
+    netx_weight_fit: bool = False
 
     type_name: ClassVar[str] = "dense"
     latency_steps: ClassVar[int] = 1
@@ -186,6 +200,15 @@ class Dense(Node):
         if not -8 <= int(self.weight_exp) <= 7:
             raise GraphError(f"dense weight_exp must lie in [-8, 7], got {self.weight_exp}")
         self.weight_exp = int(self.weight_exp)
+        self.netx_weight_fit = bool(self.netx_weight_fit)
+        if self.netx_weight_fit and self.weight_exp:
+            raise GraphError("a dense synapse with netx's weight fit cannot also have a "
+                             "weight_exp (netx ignores it)")
+        if self.delay is not None:
+            self.delay = as_int_array(self.delay, "dense delay", 0, DELAY_MAX)
+            if self.delay.shape != self.weight.shape:
+                raise GraphError(f"dense delay must have the weight's shape {self.weight.shape}, "
+                                 f"got {self.delay.shape}")
 
     def output_shape(self, input_shapes: list[Shape]) -> Shape:
         shape = _single_input(input_shapes)
@@ -240,6 +263,35 @@ class Flatten(Node):
 
 
 @dataclass(eq=False)
+class Average(Node):
+    """Population readout, SLAYER's Average block: the input's neurons, flattened in C order, form
+    `outputs` consecutive groups of equal size; the output is each group's mean spike, per step.
+    """
+
+    outputs: int
+
+    type_name: ClassVar[str] = "average"
+
+    def __post_init__(self):
+        self.outputs = int(self.outputs)
+        if self.outputs < 1:
+            raise GraphError(f"average needs at least one output, got {self.outputs}")
+
+    def output_shape(self, input_shapes: list[Shape]) -> Shape:
+        size = int(np.prod(_single_input(input_shapes)))
+        if size % self.outputs:
+            raise GraphError(f"average cannot split {size} neurons into {self.outputs} "
+                             "equal groups")
+        return (self.outputs,)
+
+    def apply(self, spikes: np.ndarray) -> np.ndarray:
+        """(N, *shape, T) spikes -> (N, outputs, T) group means (float64)."""
+        n, steps = spikes.shape[0], spikes.shape[-1]
+        grouped = np.asarray(spikes, dtype=np.float64).reshape(n, self.outputs, -1, steps)
+        return grouped.mean(axis=2)
+
+
+@dataclass(eq=False)
 class LIF(Node):
     """Loihi's current-based leaky integrate-and-fire neuron (Lava's bit-accurate LIF).
 
@@ -288,6 +340,6 @@ def _as_shape(value, what: str) -> Shape:
 
 
 NODE_TYPES: dict[str, type[Node]] = {
-    cls.type_name: cls for cls in (Input, Conv, Dense, SumPool, Flatten, LIF)
+    cls.type_name: cls for cls in (Input, Conv, Dense, SumPool, Flatten, Average, LIF)
 }
 SYNAPSE_TYPES = tuple(cls for cls in NODE_TYPES.values() if cls.latency_steps == 1)

@@ -141,7 +141,7 @@ def _edit(path, fn):
      "conv expects 3 input channels"),
     (lambda f: (f["layer/1/neuron"].__delitem__("type"),
                 f["layer/1/neuron"].create_dataset("type", (1,), "S10", [b"SDNN"])),
-     "neuron type 'SDNN' is not supported"),
+     r"SDNN \(sigma-delta\) neurons are not supported"),
     (lambda f: f["layer/2/skip/0"].attrs.__setitem__("source", 5), "reads from layer 5"),
     (lambda f: f.__delitem__("layer"), "no /layer group"),
 ])
