@@ -1,8 +1,9 @@
 """The fast oracle: run a graph on a batch of samples with Loihi's fixed-point arithmetic.
 
-Because every synapse delays by exactly one step, each node's whole time series can be computed
-from its inputs' whole time series: nodes are evaluated once each, in topological order, batched
-over samples and time. Only the neuron recursion loops over time.
+Because every synapse delays by at least one step, each node's whole time series can be
+computed from its inputs' whole time series: nodes are evaluated once each, in topological
+order, batched over samples and time. Only the neuron recursion loops over time, in a compiled
+kernel on CPU. Internally tensors are time-major (T, N, *shape); the API is sample-major.
 """
 
 from __future__ import annotations
@@ -13,23 +14,35 @@ import torch
 
 from ..errors import SpikedeployError
 from ..graph import Graph, Input
-from .ops import OPS
+from .ops import OPS, OpContext
 
 
 class Emulator:
-    """Bit-exact twin of the Lava fixed-point simulation of `graph`, on CPU or CUDA."""
+    """Bit-exact twin of the Lava fixed-point simulation of `graph`, on CPU or CUDA.
 
-    def __init__(self, graph: Graph, device: str | torch.device = "cpu"):
+    `reset_interval` reproduces lava-dl's netx `Network(reset_interval=R)`: the k-th neuron
+    layer (graph order, from 0) zeroes its u and v before every time step t (from 1) with
+    t % R == (k + 1) % R, so each layer's clock starts when its input first arrives, as lava-dl
+    trains and records. None (default): every neuron starts from zero and is never reset.
+    """
+
+    def __init__(self, graph: Graph, device: str | torch.device = "cpu",
+                 reset_interval: int | None = None):
+        if reset_interval is not None and reset_interval < 1:
+            raise SpikedeployError(f"reset interval must be at least 1, got {reset_interval}")
         self.graph = graph
         self.device = torch.device(device)
-        self._ops = {name: OPS[type(node)](node) for name, node in graph.nodes.items()
-                     if not isinstance(node, Input)}
+        neuron_index = {name: k for k, name in enumerate(graph.neuron_names)}
+        self._ops = {name: OPS[type(node)](node, OpContext(neuron_index.get(name, 0),
+                                                           reset_interval))
+                     for name, node in graph.nodes.items() if not isinstance(node, Input)}
 
     def run(self, inputs: torch.Tensor, record: Iterable[str] | None = None
             ) -> dict[str, torch.Tensor]:
         """inputs: (N, *input_shape, T) integers. Returns {node: (N, *shape, T)} for `record`.
 
-        By default every neuron and every output node is recorded; spikes come back as uint8.
+        By default every neuron and every output node is recorded; spikes come back as uint8,
+        an average readout as float64.
         """
         graph = self.graph
         expected = graph.shapes[graph.input_name]
@@ -41,15 +54,23 @@ class Emulator:
         if unknown:
             raise SpikedeployError(f"no node named {', '.join(sorted(unknown))} in the graph")
         pending = {n: len(graph.successors(n)) for n in graph.nodes}
-        values = {graph.input_name: inputs.to(self.device, torch.int64)}
+        values = {graph.input_name: _time_major(torch.as_tensor(inputs), self.device)}
         result = {}
-        for name in graph.order:
-            if name != graph.input_name:
-                values[name] = self._ops[name]([values[p] for p in graph.predecessors(name)])
-            if name in keep:
-                result[name] = values[name]
-            for pred in graph.predecessors(name):       # free what no one reads any more
-                pending[pred] -= 1
-                if pending[pred] == 0:
-                    values.pop(pred, None)
+        with torch.inference_mode():
+            for name in graph.order:
+                if name != graph.input_name:
+                    values[name] = self._ops[name]([values[p] for p in graph.predecessors(name)])
+                if name in keep:
+                    result[name] = values[name].movedim(0, -1)
+                for pred in graph.predecessors(name):       # free what no one reads any more
+                    pending[pred] -= 1
+                    if pending[pred] == 0:
+                        values.pop(pred, None)
         return result
+
+
+def _time_major(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """(N, *shape, T) -> contiguous (T, N, *shape); binary data travels as uint8."""
+    small = x.dtype == torch.bool or (x.numel() and int(x.min()) >= 0 and int(x.max()) <= 1)
+    x = x.to(device, torch.uint8 if small else torch.int64)
+    return x.movedim(-1, 0).contiguous()

@@ -1,14 +1,17 @@
 """Loihi's CUBA LIF neuron in integer arithmetic, step for step as Lava's bit-accurate model.
 
 Reference: lava-nc 0.10 `lava/proc/lif/models.py`, `AbstractPyLifModelFixed.subthr_dynamics`
-(shared/LAVA_NOTES.md section 2). All state is int64 here; where Lava computes in int32 and could
-overflow, the same wrap is applied explicitly so that even pathological inputs agree.
+(shared/LAVA_NOTES.md section 2). `lif_step` is the readable reference and runs on CUDA; on CPU
+`lif_run_steps` hands the whole time loop to a compiled kernel (lif_kernel.py) with the same
+arithmetic. Where Lava computes in int32 and could overflow, the same wrap is applied explicitly,
+so that even pathological inputs agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..graph.nodes import LIF
@@ -71,21 +74,64 @@ def lif_step(activation: torch.Tensor, state: LIFState, params: LIFParams
     return spikes, LIFState(current, voltage)
 
 
-def lif_run(activation: torch.Tensor, params: LIFParams, return_state: bool = False):
-    """Run a neuron population over time. activation: (N, *shape, T) int64, zero initial state.
+def reset_schedule(steps: int, interval: int | None, offset: int) -> np.ndarray:
+    """Steps (0-based) before which u and v are zeroed: Lava's LIFReset zeroes them at the start
+    of time step t + 1 (Lava counts from 1) when (t + 1) % interval == offset % interval."""
+    schedule = np.zeros(steps, dtype=bool)
+    if interval:
+        schedule[(np.arange(steps) + 1) % interval == offset % interval] = True
+    return schedule
 
-    Returns spikes (N, *shape, T) as uint8, and with return_state also u and v traces.
+
+def lif_run_steps(activation: torch.Tensor, params: LIFParams, reset: np.ndarray | None = None,
+                  return_state: bool = False, use_kernel: bool | None = None):
+    """Run a neuron population over time from zero state. activation: (T, N, *shape) integers.
+
+    Returns spikes (T, N, *shape) as uint8, and with return_state also u and v (int64).
+    `reset`: (T,) bool, zero the state before those steps. `use_kernel`: force the compiled CPU
+    kernel (True) or the torch reference (False); by default the kernel runs on CPU tensors.
     """
-    steps = activation.shape[-1]
-    state = LIFState.zeros(activation.shape[:-1], activation.device)
+    reset = np.zeros(activation.shape[0], bool) if reset is None else np.asarray(reset, bool)
+    if use_kernel if use_kernel is not None else activation.device.type == "cpu":
+        return _run_kernel(activation, params, reset, return_state)
+    state = LIFState.zeros(activation.shape[1:], activation.device)
     spikes = torch.empty(activation.shape, dtype=torch.uint8, device=activation.device)
-    traces = ([], []) if return_state else None
-    for t in range(steps):
-        s, state = lif_step(activation[..., t], state, params)
-        spikes[..., t] = s
-        if traces is not None:
+    traces = ([], [])
+    for t in range(activation.shape[0]):
+        if reset[t]:
+            state = LIFState.zeros(activation.shape[1:], activation.device)
+        s, state = lif_step(activation[t].to(torch.int64), state, params)
+        spikes[t] = s
+        if return_state:
             traces[0].append(state.current)
             traces[1].append(state.voltage)
-    if traces is None:
+    if not return_state:
         return spikes
-    return spikes, torch.stack(traces[0], -1), torch.stack(traces[1], -1)
+    return spikes, torch.stack(traces[0]), torch.stack(traces[1])
+
+
+def _run_kernel(activation: torch.Tensor, params: LIFParams, reset: np.ndarray,
+                return_state: bool):
+    from .lif_kernel import lif_kernel
+
+    steps, *shape = activation.shape
+    # Lava's neuron receives the summed input as int32; the cast wraps exactly as Lava's sum does
+    act = activation.to(torch.int32).reshape(steps, -1).numpy()
+    bias = params.bias.cpu().expand(*shape).reshape(-1).numpy()
+    result = lif_kernel(act, bias, reset, (params.current_factor, params.voltage_factor),
+                        params.threshold, return_state)
+    if not return_state:
+        return torch.from_numpy(result.view(np.uint8)).reshape(activation.shape)
+    return tuple(torch.from_numpy(a.view(np.uint8) if a.dtype == np.bool_ else a)
+                 .reshape(activation.shape) for a in result)
+
+
+def lif_run(activation: torch.Tensor, params: LIFParams, return_state: bool = False,
+            reset: np.ndarray | None = None, use_kernel: bool | None = None):
+    """lif_run_steps for a sample-major activation (N, *shape, T); results come back the same way.
+    """
+    result = lif_run_steps(activation.movedim(-1, 0).contiguous(), params, reset, return_state,
+                           use_kernel)
+    if not return_state:
+        return result.movedim(0, -1)
+    return tuple(r.movedim(0, -1) for r in result)

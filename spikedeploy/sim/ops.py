@@ -1,131 +1,121 @@
-"""One integer-exact operation per node type: node -> function(list of inputs) -> output.
+"""One integer-exact operation per node type: (node, context) -> function(list of inputs).
 
-Tensors are (N, *shape, T). A synapse's output at step t is computed from its input at t-1
-(Lava's Dense and Conv send what they computed in the previous step), so every synapse ends with
-`_one_step_later`. Convolutions run in floating point for speed; `_exact_dtype` picks a dtype
-whose mantissa holds every partial sum exactly, so the results are the integers Lava computes.
+Tensors are time-major, (T, N, *shape): step t of every sample is one contiguous block, which
+the neuron loop reads step by step and a convolution treats as T*N frames. A synapse's output
+at step t is computed from its input at t-1 (Lava's Dense and Conv send what they computed in
+the previous step), so synapses compute steps 0..T-2 and deliver them one step later.
+
+Exactness: convolutions and dense products run in floating point for speed (exact.py says when
+that is exact and keeps the backends exact); results are the integers Lava computes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from ..graph.nodes import LIF, Conv, Dense, Flatten, Input, Node, SumPool
-from .lif import LIFParams, lif_run
+from ..graph.netx import fit_weight_bits
+from ..graph.nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
+from .exact import conv_frames, dense_frames, lava_conv_output, lava_dense_weights
+from .lif import LIFParams, lif_run_steps, reset_schedule, wrap_int32
 
 Op = Callable[[list[torch.Tensor]], torch.Tensor]
-CONV_OUTPUT_BITS = 24           # Lava's fixed-point Conv wraps its output to signed 24 bits
 
 
-def _exact_dtype(max_abs_weight: int, max_abs_input: int, fan_in: int) -> torch.dtype:
-    """float32 is exact while every partial sum stays below 2^24, float64 below 2^53."""
-    bound = max_abs_weight * max_abs_input * fan_in
-    if bound < 2**24:
-        return torch.float32
-    if bound < 2**53:
-        return torch.float64
-    raise OverflowError(f"synaptic sums up to {bound} cannot be computed exactly")
+@dataclass(frozen=True)
+class OpContext:
+    """What an operation needs beyond its node."""
+
+    neuron_index: int = 0               # position among the neuron layers, in graph order
+    reset_interval: int | None = None   # netx's reset_interval (see Emulator)
 
 
-def _wrap_signed(x: torch.Tensor, bits: int) -> torch.Tensor:
-    half = 1 << (bits - 1)
-    return (x + half) % (2 * half) - half
-
-
-def _one_step_later(x: torch.Tensor) -> torch.Tensor:
-    out = torch.zeros_like(x)
-    out[..., 1:] = x[..., :-1]
+def _delivered_later(y: torch.Tensor, steps: int, delay: int = 1) -> torch.Tensor:
+    """y holds what was computed at steps 0..len(y)-1; return the (steps, ...) series in which
+    it arrives `delay` steps later, zeros before."""
+    out = torch.zeros((steps, *y.shape[1:]), dtype=y.dtype, device=y.device)
+    if delay < steps:
+        out[delay:] = y[:steps - delay]
     return out
 
 
-def _max_abs(x: torch.Tensor) -> int:
-    return int(x.abs().max()) if x.numel() else 0
-
-
-def _conv_frames(x: torch.Tensor, weight: np.ndarray, stride, padding, dilation, groups):
-    """Apply a 2-D convolution to every frame of x: (N, C, H, W, T) -> (N, C', H', W', T)."""
-    n, c, h, w, t = x.shape
-    fan_in = int(np.prod(weight.shape[1:]))
-    dtype = _exact_dtype(int(np.abs(weight).max(initial=0)), _max_abs(x), fan_in)
-    frames = x.permute(0, 4, 1, 2, 3).reshape(n * t, c, h, w).to(dtype)
-    kernel = torch.as_tensor(weight, dtype=dtype, device=x.device)
-    y = F.conv2d(frames, kernel, stride=stride, padding=padding, dilation=dilation, groups=groups)
-    y = torch.round(y).to(torch.int64)
-    y = y.reshape(n, t, *y.shape[1:]).permute(0, 2, 3, 4, 1)
-    return _wrap_signed(y, CONV_OUTPUT_BITS)
-
-
-def conv_op(node: Conv) -> Op:
+def conv_op(node: Conv, ctx: OpContext) -> Op:
     def run(inputs):
         (x,) = inputs
-        return _one_step_later(_conv_frames(x, node.weight, node.stride, node.padding,
-                                            node.dilation, node.groups))
+        y = conv_frames(x[:-1], node.weight, node.stride, node.padding, node.dilation,
+                        node.groups)
+        return _delivered_later(lava_conv_output(y), x.shape[0])
     return run
 
 
-def sumpool_op(node: SumPool) -> Op:
+def sumpool_op(node: SumPool, ctx: OpContext) -> Op:
     def run(inputs):
         (x,) = inputs
-        channels = x.shape[1]
+        channels = x.shape[2]
         weight = np.full((channels, 1, *node.kernel), node.weight, dtype=np.int64)
-        return _one_step_later(_conv_frames(x, weight, node.stride, node.padding, (1, 1),
-                                            channels))
+        y = conv_frames(x[:-1], weight, node.stride, node.padding, (1, 1), channels)
+        return _delivered_later(lava_conv_output(y), x.shape[0])
     return run
 
 
-def lava_dense_weights(weight: np.ndarray) -> np.ndarray:
-    """The weights Lava's bit-accurate Dense model really uses (8 weight bits, its default).
-
-    It picks a sign mode from the weights, clips to 8 bits in that mode, and in mixed-sign mode
-    drops the least significant bit (the sign takes one of the 8 bits): odd weights round down.
-    """
-    w = weight.astype(np.int64)
-    if w.min(initial=0) >= 0:                       # excitatory: 0..255, all bits kept
-        return np.clip(w, 0, 255)
-    if w.max(initial=0) <= 0:                       # inhibitory: -255..0, all bits kept
-        return np.clip(w, -255, 0)
-    return (np.clip(w, -256, 255) >> 1) << 1        # mixed: floor to even
-
-
-def dense_op(node: Dense) -> Op:
-    weight = lava_dense_weights(node.weight)
-    fan_in = weight.shape[1]
+def dense_op(node: Dense, ctx: OpContext) -> Op:
+    """Lava's Dense (or DelayDense): its weights after clipping and truncation, an int32 sum,
+    then the weight exponent as an arithmetic shift, per delay (DelayDense shifts each delay's
+    partial sum on its own before adding it to its buffer)."""
+    if node.netx_weight_fit:
+        fitted = fit_weight_bits(node.weight)
+        weight = lava_dense_weights(fitted.weight, fitted.num_weight_bits)
+        weight_exp = fitted.weight_exp
+    else:
+        weight, weight_exp = lava_dense_weights(node.weight), node.weight_exp
+    delays = np.zeros_like(weight) if node.delay is None else node.delay
+    parts = [(int(d), np.where(delays == d, weight, 0)) for d in np.unique(delays)]
 
     def run(inputs):
-        (x,) = inputs                               # (N, F, T)
-        dtype = _exact_dtype(int(np.abs(weight).max(initial=0)), _max_abs(x), fan_in)
-        w = torch.as_tensor(weight, dtype=dtype, device=x.device)
-        y = torch.round(torch.einsum("of,nft->not", w, x.to(dtype))).to(torch.int64)
-        y = y << node.weight_exp if node.weight_exp >= 0 else y >> -node.weight_exp
-        return _one_step_later(y)
+        (x,) = inputs
+        steps, out = x.shape[0], None
+        for delay, part in parts:
+            y = wrap_int32(dense_frames(x[:-1], part))
+            y = y << weight_exp if weight_exp >= 0 else y >> -weight_exp
+            y = _delivered_later(y, steps, 1 + delay)
+            out = y if out is None else out + y
+        return out.to(torch.int32)           # Lava's a_out is int32: the cast wraps the same
     return run
 
 
-def lif_op(node: LIF) -> Op:
+def lif_op(node: LIF, ctx: OpContext) -> Op:
     params = {}
 
     def run(inputs):
-        activation = inputs[0] if len(inputs) == 1 else torch.stack(inputs).sum(0)
+        activation = inputs[0] if len(inputs) == 1 else sum(i.to(torch.int64) for i in inputs)
         device = activation.device
         if device not in params:
             params[device] = LIFParams.from_node(node, device)
-        return lif_run(activation, params[device])
+        # netx gives the k-th neuron layer reset_offset k + 1 (netx/hdf5.py, _create)
+        reset = reset_schedule(activation.shape[0], ctx.reset_interval, ctx.neuron_index + 1)
+        return lif_run_steps(activation, params[device], reset)
     return run
 
 
-def flatten_op(node: Flatten) -> Op:
-    return lambda inputs: inputs[0].reshape(inputs[0].shape[0], -1, inputs[0].shape[-1])
+def flatten_op(node: Flatten, ctx: OpContext) -> Op:
+    return lambda inputs: inputs[0].reshape(*inputs[0].shape[:2], -1)
 
 
-def input_op(node: Input) -> Op:
+def average_op(node: Average, ctx: OpContext) -> Op:
+    def run(inputs):
+        (x,) = inputs
+        return x.reshape(*x.shape[:2], node.outputs, -1).to(torch.float64).mean(-1)
+    return run
+
+
+def input_op(node: Input, ctx: OpContext) -> Op:
     raise TypeError("the input node is fed with data, not computed")
 
 
-OPS: dict[type[Node], Callable[[Node], Op]] = {
+OPS: dict[type[Node], Callable[[Node, OpContext], Op]] = {
     Input: input_op, Conv: conv_op, SumPool: sumpool_op, Dense: dense_op, LIF: lif_op,
-    Flatten: flatten_op,
+    Flatten: flatten_op, Average: average_op,
 }

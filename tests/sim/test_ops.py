@@ -7,14 +7,9 @@ import pytest
 import torch
 
 from spikedeploy.graph import LIF, Conv, Dense, Flatten, Graph, Input, SumPool
-from spikedeploy.sim.ops import (
-    _exact_dtype,
-    conv_op,
-    dense_op,
-    flatten_op,
-    lava_dense_weights,
-    sumpool_op,
-)
+from spikedeploy.sim.exact import exact_dtype as _exact_dtype
+from spikedeploy.sim.exact import lava_dense_weights
+from spikedeploy.sim.ops import OpContext, conv_op, dense_op, flatten_op, sumpool_op
 
 
 def frames(array, steps=2):
@@ -24,11 +19,16 @@ def frames(array, steps=2):
     return x
 
 
+def apply(op_factory, node, x):
+    """Run one op on a sample-major (N, *shape, T) input; the result comes back sample-major."""
+    return op_factory(node, OpContext())([x.movedim(-1, 0).contiguous()]).movedim(0, -1)
+
+
 def test_conv_is_cross_correlation_one_step_later():
     weight = np.arange(1, 10).reshape(1, 1, 3, 3) * 2
     x = np.zeros((1, 3, 3), np.int64)
     x[0, 1, 1] = 1                                   # one spike in the middle
-    out = conv_op(Conv(weight, padding=1))([frames(x)])
+    out = apply(conv_op, Conv(weight, padding=1), frames(x))
     assert out[..., 0].abs().sum() == 0              # nothing arrives in the same step
     # cross-correlation: out[i, j] = w[2 - i, 2 - j] for a centred impulse
     assert out[0, 0, :, :, 1].tolist() == np.flip(weight[0, 0]).tolist()
@@ -36,27 +36,27 @@ def test_conv_is_cross_correlation_one_step_later():
 
 def test_conv_output_wraps_to_24_bits_like_lava():
     x = np.full((1, 1, 1), 2**16, np.int64)          # graded payload
-    out = conv_op(Conv(np.full((1, 1, 1, 1), 254)))([frames(x)])
+    out = apply(conv_op, Conv(np.full((1, 1, 1, 1), 254)), frames(x))
     assert int(out[0, 0, 0, 0, 1]) == 254 * 2**16 - 2**24   # 16646144 wraps to -131072
 
 
 def test_strided_grouped_conv_shape_and_values():
     weight = np.ones((2, 1, 2, 2), np.int64) * np.array([2, 4]).reshape(2, 1, 1, 1)
     x = np.ones((2, 4, 4), np.int64)
-    out = conv_op(Conv(weight, stride=2, groups=2))([frames(x)])
+    out = apply(conv_op, Conv(weight, stride=2, groups=2), frames(x))
     assert out.shape == (1, 2, 2, 2, 2)
     assert out[0, :, :, :, 1].tolist() == [[[8, 8], [8, 8]], [[16, 16], [16, 16]]]
 
 
 def test_sumpool_sums_each_window_times_weight():
     x = np.array([[[1, 0, 1, 1], [0, 0, 1, 0], [1, 1, 0, 0], [1, 1, 0, 1]]])
-    out = sumpool_op(SumPool(kernel=2, weight=6))([frames(x)])
+    out = apply(sumpool_op, SumPool(kernel=2, weight=6), frames(x))
     assert out[0, 0, :, :, 1].tolist() == [[6, 18], [24, 6]]
 
 
 def test_dense_weight_exp_shifts_with_floor():
     weight = np.array([[-2, -4], [2, 4]])            # sums -6 and 6 when both inputs spike
-    out = dense_op(Dense(weight, weight_exp=-2))([frames(np.array([1, 1]))])
+    out = apply(dense_op, Dense(weight, weight_exp=-2), frames(np.array([1, 1])))
     assert out[0, :, 1].tolist() == [-2, 1]          # floor(-6 / 4) = -2, floor(6 / 4) = 1
 
 
@@ -68,7 +68,7 @@ def test_dense_uses_the_weights_lava_keeps():
 
 def test_flatten_is_channel_major():
     x = np.arange(12).reshape(3, 2, 2)
-    out = flatten_op(Flatten())([frames(x)])
+    out = apply(flatten_op, Flatten(), frames(x))
     assert out[0, :, 0].tolist() == list(range(12))
 
 
