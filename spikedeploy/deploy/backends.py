@@ -10,10 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.conv.process import Conv as LavaConv
 
 from ..errors import SpikedeployError
+from .procs.fastconv import PyFastConvModel
 
 BACKENDS = ("sim", "loihi2")
+# Process models for Lava's Conv on the simulator: ours (same spikes, no per-channel Python
+# loop) or Lava's own. Chosen through Lava's run configuration, nothing of Lava's is patched.
+CONV_MODELS = {"fast": PyFastConvModel, "stock": None}
 
 
 def loihi_available() -> bool:
@@ -47,9 +52,16 @@ class Backend:
             out_port.connect(in_port)
 
 
-def make_backend(name: str) -> Backend:
+def make_backend(name: str, conv: str = "fast") -> Backend:
+    """`conv` picks the simulator's Conv model (CONV_MODELS); hardware runs lava-loihi's own."""
+    if conv not in CONV_MODELS:
+        raise SpikedeployError(f"unknown conv model '{conv}'; choose one of "
+                               f"{', '.join(CONV_MODELS)}")
     if name == "sim":
-        return Backend("sim", Loihi2SimCfg(select_tag="fixed_pt"))
+        model = CONV_MODELS[conv]
+        exceptions = {LavaConv: model} if model is not None else None
+        return Backend("sim", Loihi2SimCfg(select_tag="fixed_pt",
+                                           exception_proc_model_map=exceptions))
     if name == "loihi2":
         if not loihi_available():
             raise SpikedeployError(

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from lava.proc.conv.process import Conv as LavaConv
+from lava.proc.dense.process import DelayDense as LavaDelayDense
 from lava.proc.dense.process import Dense as LavaDense
 from lava.proc.io.source import RingBuffer as Source
 from lava.proc.lif.process import LIF as LavaLIF
 from lava.proc.lif.process import LIFReset as LavaLIFReset
 
-from ..graph.nodes import BIAS_EXP, LIF, Conv, Dense, Flatten, Input, Node, SumPool
+from ..graph.netx import fit_weight_bits
+from ..graph.nodes import BIAS_EXP, LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Built:
     out_port: object | None = None           # what successors connect from (may be virtual)
     process: object | None = None
     state_vars: list = field(default_factory=list)   # zeroed between samples
+    # a readout computed on the host from its predecessors' recorded spikes (no process)
+    readout: Callable[[list[np.ndarray]], np.ndarray] | None = None
 
 
 @dataclass
@@ -38,7 +42,9 @@ class Context:
     input_message_bits: int                  # > 0 when the node reads graded input data
     predecessor_ports: list                  # out ports of the predecessors
     stimulus: np.ndarray | None = None       # input data in Lava layout, (*lava_shape, steps)
-    reset_interval: int | None = None        # neurons reset themselves (LIFReset) every N steps
+    # (interval, offset): the neuron zeroes u and v itself (LIFReset) at the start of every
+    # time step t with t % interval == offset % interval (Lava counts steps from 1)
+    neuron_reset: tuple[int, int] | None = None
 
 
 def lava_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -90,8 +96,19 @@ def build_sumpool(node: SumPool, ctx: Context) -> Built:
 
 
 def build_dense(node: Dense, ctx: Context) -> Built:
-    proc = LavaDense(weights=node.weight.astype(np.int32), weight_exp=node.weight_exp,
-                     num_message_bits=ctx.input_message_bits)
+    """Lava's Dense, or DelayDense when the synapses have delays. With netx's weight fit the
+    process gets exactly what netx would pass it (graph/netx.py)."""
+    weights, params = node.weight, {"weight_exp": node.weight_exp}
+    if node.netx_weight_fit:
+        fitted = fit_weight_bits(node.weight)
+        weights = fitted.weight
+        params = {"weight_exp": fitted.weight_exp, "num_weight_bits": fitted.num_weight_bits}
+    params["num_message_bits"] = ctx.input_message_bits
+    if node.delay is None:
+        proc = LavaDense(weights=weights.astype(np.int32), **params)
+    else:       # the buffer only needs to reach the longest delay
+        proc = LavaDelayDense(weights=weights.astype(np.int32), delays=node.delay.astype(int),
+                              max_delay=int(node.delay.max()), **params)
     return Built(proc.s_in, proc.a_out, proc, [proc.a_buff])
 
 
@@ -101,10 +118,11 @@ def build_lif(node: LIF, ctx: Context) -> Built:
     # Lava's model decays u by (4096 - (du + 1)): du = current_decay - 1, exactly as netx does.
     params = dict(shape=shape, du=node.current_decay_12bit - 1, dv=node.voltage_decay_12bit,
                   vth=node.threshold_mant, bias_mant=bias, bias_exp=BIAS_EXP)
-    if ctx.reset_interval is None:
+    if ctx.neuron_reset is None:
         proc = LavaLIF(**params)
-    else:       # zero u and v at the first step of every sample (time starts at 1)
-        proc = LavaLIFReset(**params, reset_interval=ctx.reset_interval, reset_offset=1)
+    else:
+        interval, offset = ctx.neuron_reset
+        proc = LavaLIFReset(**params, reset_interval=interval, reset_offset=offset)
     return Built(proc.a_in, proc.s_out, proc, [proc.u, proc.v])
 
 
@@ -115,6 +133,11 @@ def build_flatten(node: Flatten, ctx: Context) -> Built:
     return Built(out_port=port.flatten())
 
 
+def build_average(node: Average, ctx: Context) -> Built:
+    """A readout, not part of the chip's network: computed on the host after the run."""
+    return Built(readout=lambda inputs: node.apply(inputs[0]))
+
+
 def build_input(node: Input, ctx: Context) -> Built:
     proc = Source(data=ctx.stimulus.astype(np.int32))
     return Built(out_port=proc.s_out, process=proc)
@@ -122,5 +145,5 @@ def build_input(node: Input, ctx: Context) -> Built:
 
 BUILDERS: dict[type[Node], Callable[[Node, Context], Built]] = {
     Input: build_input, Conv: build_conv, SumPool: build_sumpool, Dense: build_dense,
-    LIF: build_lif, Flatten: build_flatten,
+    LIF: build_lif, Flatten: build_flatten, Average: build_average,
 }

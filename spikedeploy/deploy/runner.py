@@ -13,14 +13,17 @@ from .network import LavaNetwork
 
 
 def run_lava(graph: Graph, inputs: np.ndarray, backend: str = "sim",
-             record: Iterable[str] | None = None, progress: bool = False
-             ) -> dict[str, np.ndarray]:
-    """inputs: (N, *input_shape, T) integers. Returns {neuron: (N, *shape, T) uint8}.
+             record: Iterable[str] | None = None, progress: bool = False,
+             conv: str = "fast", reset_interval: int | None = None) -> dict[str, np.ndarray]:
+    """inputs: (N, *input_shape, T) integers. Returns {neuron: (N, *shape, T) uint8}, plus
+    readouts (average layers) by default.
 
-    Each sample starts from zero state. The Lava runtime is always stopped before returning,
-    also when a sample fails.
+    Each sample starts from zero state. `conv`: Lava Conv's process model on the simulator,
+    "fast" (ours, deploy/procs/fastconv.py) or "stock" (Lava's); the spikes are the same.
+    `reset_interval`: netx's per-layer reset (see LavaNetwork). The Lava runtime is always
+    stopped before returning, also when a sample fails.
     """
-    with LavaNetwork(graph, inputs, make_backend(backend), record) as net:
+    with LavaNetwork(graph, inputs, make_backend(backend, conv), record, reset_interval) as net:
         for _ in bar(range(net.samples), progress, desc=f"lava {backend}", unit="sample"):
             net.run_sample()
         return net.read()
