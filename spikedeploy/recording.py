@@ -50,7 +50,11 @@ def from_internal(x: np.ndarray, layout: str) -> np.ndarray:
     return _reverse_shape_axes(x) if layout == "lava" else x
 
 
-def load_input(path: str | os.PathLike, shape: tuple[int, ...], layout: str) -> np.ndarray:
+def load_input(path: str | os.PathLike, shape: tuple[int, ...], layout: str,
+               static_steps: int | None = None) -> np.ndarray:
+    """An input file as (N, *shape, T). With `static_steps` the file holds frames without a
+    time axis, (*shape) or (N, *shape) in `layout`, each shown for that many steps (how lava-dl
+    drives an image into a network through its input neurons' bias)."""
     path = Path(path)
     if not path.is_file():
         raise SpikedeployError("no such file", path)
@@ -62,13 +66,19 @@ def load_input(path: str | os.PathLike, shape: tuple[int, ...], layout: str) -> 
         raise SpikedeployError("input must be numeric and finite", path)
     if x.dtype.kind == "f" and not np.array_equal(np.round(x), x):
         raise SpikedeployError("input must hold integers (spikes or graded payloads)", path)
+    if static_steps is not None:
+        if static_steps < 1:
+            raise SpikedeployError(f"--steps must be at least 1, got {static_steps}")
+        x = np.repeat(x[..., None], static_steps, axis=-1)
     return to_internal(x.astype(np.int64), shape, layout, path)
 
 
 def save_recording(path: str | os.PathLike, spikes: dict[str, np.ndarray], meta: dict,
                    layout: str) -> None:
-    """Write {node: (N, *shape, T)} spikes as .npz in `layout`, atomically."""
-    arrays = {name: from_internal(np.asarray(v, dtype=np.uint8), layout)
+    """Write {node: (N, *shape, T)} as .npz in `layout`, atomically: spikes as uint8, readouts
+    (average layers, float) as float64."""
+    arrays = {name: from_internal(np.asarray(v, dtype=np.float64 if np.asarray(v).dtype.kind
+                                             == "f" else np.uint8), layout)
               for name, v in spikes.items()}
     meta = {**meta, "layout": layout}
     with atomic_path(path) as tmp:

@@ -11,6 +11,7 @@ import pytest
 
 from spikedeploy.cli import main
 from spikedeploy.recording import load_recording
+from tests.conftest import LAVA_DL_NETX, needs_lava_dl_data
 
 pytestmark = pytest.mark.lava
 
@@ -63,6 +64,43 @@ def test_sim_takes_an_input_array_in_lavas_layout(demo_run, tmp_path, capsys):
                  "--record", str(tmp_path / "r.npz"), "--no-progress"]) == 0
     spikes, _ = load_recording(tmp_path / "r.npz")
     assert spikes["stem"].shape == (1, 4, 8, 8, 12)
+
+
+@needs_lava_dl_data
+def test_lava_dl_network_runs_on_both_sides_from_the_command_line(tmp_path, capsys):
+    """tinynet as lava-dl's test feeds it: an image through the input neurons for 20 steps,
+    netx's reset every 17; both records hold lava-dl's recorded output (one step later).
+    The emulator runs first: Lava must still import afterwards (see sim/lif_kernel.py)."""
+    np.save(tmp_path / "bias.npy", np.load(LAVA_DL_NETX / "gts/tinynet/input_bias.npy"))
+    truth = np.load(LAVA_DL_NETX / "gts/tinynet/output.npy")[0].transpose(2, 1, 0, 3)
+    common = [str(LAVA_DL_NETX / "tiny.net"), "--input", str(tmp_path / "bias.npy"),
+              "--steps", "20", "--reset-interval", "17", "--no-progress"]
+    assert main(["sim", *common, "--record", str(tmp_path / "emu.npz")]) == 0
+    assert main(["deploy", *common, "--conv", "stock", "--compare",
+                 "--record", str(tmp_path / "lava.npz")]) == 0
+    assert "spike agreement with the emulator: 1.000000" in capsys.readouterr().out
+    for record in ("emu.npz", "lava.npz"):
+        spikes, meta = load_recording(tmp_path / record)
+        assert meta["layout"] == "lava"
+        lava_layout = spikes["layer2"][0].transpose(2, 1, 0, 3)        # back to (x, y, c, t)
+        np.testing.assert_array_equal(lava_layout[..., 2:17], truth[..., 1:])
+
+
+def test_lava_imports_after_an_emulator_run():
+    """Lava sets multiprocessing's start method when imported and fails if anything fixed it
+    before: neither the emulator (numba's threads) nor our progress bars (tqdm's lock) may."""
+    code = ("import numpy as np\n"
+            "from spikedeploy.sim.evaluate import evaluate\n"
+            "from tests.conftest import random_inputs, residual_graph\n"
+            "g = residual_graph()\n"
+            "evaluate(g, random_inputs(g, 2, 4), progress=True)\n"
+            "import lava.magma.core.process.process\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300, capture_output=True)
+
+
+def test_steps_needs_an_input(tmp_path):
+    result = run_cli("sim", str(tmp_path / "net.h5"), "--steps", "3")
+    assert result.returncode == 2
 
 
 def run_cli(*args):

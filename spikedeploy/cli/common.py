@@ -37,6 +37,9 @@ def add_input_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--layout", choices=("lava", "slayer"), default="lava",
                        help="array layout of --input and --record: lava = netx's (x, y, c, t), "
                             "slayer = (c, y, x, t) (default: lava)")
+    group.add_argument("--steps", type=int, metavar="T",
+                       help="--input holds frames without a time axis; show each for T steps "
+                            "(lava-dl drives images through the input neurons' bias this way)")
     group.add_argument("--split", choices=("heldout", "train"), default="heldout")
     group.add_argument("--limit", type=int, default=0, help="use only the first N samples")
 
@@ -45,8 +48,11 @@ def load_inputs(graph, args) -> tuple[np.ndarray, np.ndarray | None]:
     """(inputs (N, *shape, T), labels or None) from --input or from the graph's provenance."""
     from ..recording import load_input
 
+    if args.steps is not None and args.input is None:
+        raise SpikedeployError("--steps applies to --input, which is missing")
     if args.input is not None:
-        inputs = load_input(args.input, graph.shapes[graph.input_name], args.layout)
+        inputs = load_input(args.input, graph.shapes[graph.input_name], args.layout,
+                            args.steps)
         labels = _load_labels(args.labels, len(inputs)) if args.labels else None
     else:
         inputs, labels = _dataset_inputs(graph, args.split)
@@ -54,6 +60,13 @@ def load_inputs(graph, args) -> tuple[np.ndarray, np.ndarray | None]:
         inputs = inputs[:args.limit]
         labels = None if labels is None else labels[:args.limit]
     return inputs, labels
+
+
+def add_reset_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reset-interval", type=int, metavar="R",
+                        help="netx's Network(reset_interval=R): the k-th neuron layer zeroes "
+                             "its state every R steps at step k+1, as lava-dl records ground "
+                             "truth (default: no reset within a sample)")
 
 
 def _load_labels(path: Path, count: int) -> np.ndarray:

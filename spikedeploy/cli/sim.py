@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .common import EXAMPLES, add_input_args, load_inputs
+from .common import EXAMPLES, add_input_args, add_reset_arg, load_inputs
 
 EPILOG = """examples:
   spikedeploy sim runs/demo/network.h5                       # whole held-out split
   spikedeploy sim net.h5 --input x.npy --labels y.npy --record rec.npz
   spikedeploy sim net.h5 --device cuda --batch 1024
+  spikedeploy sim pilotnet.net --input image.npy --steps 24 --reset-interval 17 --record r.npz
 
-Prints accuracy (when labels are known) and spikes per layer; --record writes every neuron's
-spikes (.npz, one array per node, in --layout)."""
+Reads our files and lava-dl's netx files. Prints accuracy (when labels are known) and spikes
+per layer; --record writes every neuron's spikes and every average readout (.npz, one array per
+node, in --layout)."""
 
 
 def register(sub) -> None:
@@ -20,9 +22,11 @@ def register(sub) -> None:
                        description=__doc__, epilog=EPILOG, formatter_class=EXAMPLES)
     p.add_argument("network", type=Path)
     add_input_args(p)
-    p.add_argument("--record", type=Path, help="write every neuron's spikes to this .npz")
+    p.add_argument("--record", type=Path,
+                   help="write every neuron's spikes and average readout to this .npz")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch", type=int, default=256, help="samples per batch (default: 256)")
+    add_reset_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(load=lambda: run)
 
@@ -37,7 +41,7 @@ def run(args) -> int:
     inputs, labels = load_inputs(graph, args)
     keep = len(inputs) if args.record else 0
     result = evaluate(graph, inputs, args.batch, args.device, keep=keep,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, reset_interval=args.reset_interval)
     if labels is not None:
         print(f"accuracy: {result.accuracy(labels):.4f} on {len(inputs)} samples")
     print(layer_table(graph, result.spikes_per_node, result.samples, result.steps))

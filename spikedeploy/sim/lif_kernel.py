@@ -9,6 +9,8 @@ first compilation take a few seconds (the compiled code is cached on disk).
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numba
 import numpy as np
 
@@ -78,7 +80,13 @@ def lif_kernel(act: np.ndarray, bias: np.ndarray, reset: np.ndarray, factors: tu
     spikes = np.empty((steps, size), np.bool_)
     shape = (steps, size) if return_state else (0, 0)
     u_trace, v_trace = np.empty(shape, np.int64), np.empty(shape, np.int64)
+    # numba fixes multiprocessing's start method when it first starts its threads; Lava calls
+    # multiprocessing.set_start_method('fork') when imported and fails if it is already fixed.
+    # So a Lava import after an emulator run would fail: undo numba's side effect.
+    start_method = multiprocessing.get_start_method(allow_none=True)
     _run(np.ascontiguousarray(act, np.int32), np.ascontiguousarray(bias, np.int64),
          np.ascontiguousarray(reset, np.bool_), int(factors[0]), int(factors[1]),
          int(threshold), spikes, u_trace, v_trace)
+    if start_method is None:
+        multiprocessing.set_start_method(None, force=True)
     return (spikes, u_trace, v_trace) if return_state else spikes
