@@ -1,11 +1,27 @@
-"""Shared fixtures: small random graphs with every node type, seeded."""
+"""Shared fixtures: small random graphs with every node type, seeded; where lava-dl keeps its
+networks with ground truth; and a fixed, derandomized hypothesis profile for CI."""
 
 from __future__ import annotations
 
+import os
+import sysconfig
+from pathlib import Path
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from spikedeploy.graph import LIF, Conv, Dense, Flatten, Graph, Input, SumPool
+
+# Fixed examples in CI (same every run); HYPOTHESIS_PROFILE=dev explores new ones locally.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# lava-dl's wheel installs its own tests, with trained netx networks and recorded ground truth.
+LAVA_DL_NETX = Path(sysconfig.get_paths()["purelib"]) / "tests" / "lava" / "lib" / "dl" / "netx"
+needs_lava_dl_data = pytest.mark.skipif(not LAVA_DL_NETX.is_dir(),
+                                        reason=f"lava-dl's test data not found at {LAVA_DL_NETX}")
 
 
 def random_lif(rng: np.random.Generator, shape, bias: bool = True) -> LIF:

@@ -12,17 +12,20 @@ from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 
 from spikedeploy.deploy import run_lava
-from spikedeploy.graph import Flatten, Graph, Input, SumPool, chain, write
-from spikedeploy.graph.nodes import Conv, Dense
+from spikedeploy.graph import Flatten, Graph, Input, SumPool, chain, read, write
+from spikedeploy.graph.nodes import LIF, Conv, Dense
 from spikedeploy.sim import Emulator
 from tests.conftest import grid_weights, random_inputs, random_lif, residual_graph
+from tests.graph.test_netx_files import strip_version
 
 pytestmark = pytest.mark.lava
 
 
-def run_netx(path, sample: np.ndarray, message_bits: int) -> np.ndarray:
+def run_netx(path, sample: np.ndarray, message_bits: int, reset_interval: int | None = None
+             ) -> np.ndarray:
     """One sample (*shape, T) in our layout through netx; returns the output layer's spikes."""
-    net = netx.Network(net_config=str(path), input_message_bits=message_bits)
+    net = netx.Network(net_config=str(path), input_message_bits=message_bits,
+                       reset_interval=reset_interval)
     steps = sample.shape[-1]
     data = sample.transpose(*range(sample.ndim - 2, -1, -1), sample.ndim - 1)   # Lava layout
     source = Source(data=data.astype(np.int32))
@@ -69,3 +72,42 @@ def test_netx_loads_a_residual_file_as_its_main_chain(tmp_path):
                           [(a, b) for a, b in graph.edges if not {a, b} & skips])
     expected = Emulator(without_skips).run(torch.as_tensor(x))["out"][0].numpy()
     np.testing.assert_array_equal(run_netx(tmp_path / "res.h5", x[0], 0), expected)
+
+
+def delayed_dense_chain(seed: int) -> Graph:
+    """Odd, small and mixed-sign dense weights (netx refits them) and per-output delays."""
+    rng = np.random.default_rng(seed)
+    return chain([
+        ("x", Input((12,))),
+        ("d1", Dense(rng.integers(-60, 61, (10, 12)), delay=np.repeat(
+            rng.integers(0, 6, (10, 1)), 12, axis=1))),
+        ("n1", random_lif(rng, (10,))),
+        ("d2", Dense(rng.integers(-7, 8, (6, 10)), delay=rng.integers(0, 4, (6, 10)))),
+        ("n2", LIF((6,), 4, 1024, 0))])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_plain_netx_file_with_delays_and_odd_weights_matches_netx(tmp_path, seed):
+    """A file as lava-dl writes it (no format version): read with netx's semantics, our
+    emulator and our deploy (DelayDense, netx's weight fit) spike exactly as netx."""
+    write(delayed_dense_chain(seed), tmp_path / "plain.net")
+    strip_version(tmp_path / "plain.net")
+    graph = read(tmp_path / "plain.net")
+    x = random_inputs(graph, samples=2, steps=16, seed=seed)
+    ours = run_lava(graph, x)["n2"]
+    np.testing.assert_array_equal(ours, Emulator(graph).run(torch.as_tensor(x))["n2"].numpy())
+    for k in range(2):
+        np.testing.assert_array_equal(run_netx(tmp_path / "plain.net", x[k], 0), ours[k])
+    assert ours.any()
+
+
+def test_reset_interval_matches_netx(tmp_path):
+    """netx's Network(reset_interval=R) staggers LIFReset by layer; ours does the same."""
+    graph = pooled_chain(seed=5, message_bits=0)
+    write(graph, tmp_path / "chain.h5")
+    x = random_inputs(graph, samples=1, steps=14, seed=4)
+    ours = Emulator(graph, reset_interval=5).run(torch.as_tensor(x))["o"][0].numpy()
+    np.testing.assert_array_equal(run_lava(graph, x, reset_interval=5)["o"][0], ours)
+    np.testing.assert_array_equal(run_netx(tmp_path / "chain.h5", x[0], 0, reset_interval=5),
+                                  ours)
+    assert ours.any()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 
 from spikedeploy.graph import LIF
-from spikedeploy.sim.lif import LIFParams, lif_run
+from spikedeploy.sim.lif import LIFParams, lif_run, lif_run_steps, reset_schedule
 
 
 def run(node: LIF, activation: list[int]):
@@ -75,3 +78,48 @@ def test_extreme_decays(decay):
     spikes, u, _ = run(neuron(current_decay_12bit=decay, threshold_mant=1000), [1, 0, 0])
     assert u == ([64, 64, 64] if decay == 0 else [64, 0, 0])
     assert spikes == [0, 0, 0]
+
+
+# -- the compiled kernel against the torch reference, and netx's reset schedule -------------
+@pytest.mark.parametrize("seed", range(4))
+def test_compiled_kernel_equals_torch_reference(seed):
+    """Random decays, biases, thresholds and inputs up to past int32 (the wraps), with resets."""
+    rng = np.random.default_rng(seed)
+    node = LIF(shape=(3, 5, 7), threshold_mant=int(rng.integers(0, 1 << 17)),
+               current_decay_12bit=int(rng.integers(0, 4097)),
+               voltage_decay_12bit=int(rng.integers(0, 4097)),
+               bias_mant=rng.integers(-4096, 4096, 3))
+    scale = [2**6, 2**17, 2**26, 2**31][seed]
+    activation = torch.as_tensor(rng.integers(-scale, scale, (9, 4, 3, 5, 7)))   # (T, N, ...)
+    reset = rng.random(9) < 0.3
+    params = LIFParams.from_node(node)
+    fast = lif_run_steps(activation, params, reset, return_state=True, use_kernel=True)
+    slow = lif_run_steps(activation, params, reset, return_state=True, use_kernel=False)
+    for a, b in zip(fast, slow, strict=True):
+        assert torch.equal(a.to(torch.int64), b.to(torch.int64))
+
+
+def test_netx_reset_schedule():
+    # Lava counts steps from 1; LIFReset zeroes u and v when step % 4 == offset % 4
+    assert reset_schedule(9, 4, 1).tolist() == [1, 0, 0, 0, 1, 0, 0, 0, 1]
+    assert reset_schedule(9, 4, 3).tolist() == [0, 0, 1, 0, 0, 0, 1, 0, 0]
+    assert reset_schedule(6, 4, 5).tolist() == [1, 0, 0, 0, 1, 0]      # offset taken mod 4
+    assert not reset_schedule(5, None, 1).any()
+
+
+def test_reset_zeroes_state_before_the_step():
+    # bias 5 << 6 per step, no leak, threshold 10 << 6: v = 320, 640, reset -> 320, 640
+    node = neuron(voltage_decay_12bit=0, bias_mant=np.array([5]))
+    a = torch.zeros((1, 1, 4), dtype=torch.int64)
+    _, _, v = lif_run(a, LIFParams.from_node(node), True, reset=np.array([0, 0, 1, 0], bool))
+    assert v[0, 0].tolist() == [320, 640, 320, 640]
+
+
+def test_the_kernel_leaves_multiprocessing_start_method_unset():
+    """Lava sets the start method when imported and fails if something else set it first."""
+    code = ("import multiprocessing as mp, numpy as np\n"
+            "from spikedeploy.sim.lif_kernel import lif_kernel\n"
+            "lif_kernel(np.ones((2, 3), np.int32), np.zeros(3, np.int64), np.zeros(2, bool), "
+            "(1, 1), 0)\n"
+            "assert mp.get_start_method(allow_none=True) is None\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

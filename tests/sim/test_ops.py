@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from spikedeploy.graph import LIF, Conv, Dense, Flatten, Graph, Input, SumPool
+from spikedeploy.graph import LIF, Average, Conv, Dense, Flatten, Graph, Input, SumPool
 from spikedeploy.sim.exact import exact_dtype as _exact_dtype
 from spikedeploy.sim.exact import lava_dense_weights
-from spikedeploy.sim.ops import OpContext, conv_op, dense_op, flatten_op, sumpool_op
+from spikedeploy.sim.ops import OpContext, average_op, conv_op, dense_op, flatten_op, sumpool_op
 
 
 def frames(array, steps=2):
@@ -95,3 +95,56 @@ def test_emulator_sums_several_edges_into_one_neuron():
     from spikedeploy.sim.lif import LIFParams, lif_run
     _, u, _ = lif_run(torch.tensor([[[0, 6, 0]]]), LIFParams.from_node(nodes["n"]), True)
     assert u.tolist() == [[[0, 384, 0]]]             # (10 - 4) << 6 in the second step
+
+
+# -- delays, netx's weight fit, readouts, and Lava's casts --------------------------------------
+def test_dense_delays_arrive_one_plus_delay_steps_later():
+    # input spikes at t = 0 only; synapse (0, 0) has delay 2, (0, 1) delay 0, (1, 0) delay 1
+    weight, delay = np.array([[4, 6], [8, 0]]), np.array([[2, 0], [1, 0]])
+    out = apply(dense_op, Dense(weight, delay=delay), frames(np.array([1, 1]), steps=5))
+    assert out[0, 0].tolist() == [0, 6, 0, 4, 0]
+    assert out[0, 1].tolist() == [0, 0, 8, 0, 0]
+
+
+def test_delay_parts_are_shifted_before_they_are_added():
+    # DelayDense shifts each delay's partial sum on its own before adding it to its buffer
+    weight = np.array([[6, 6]])
+    both_now = torch.as_tensor(np.array([[1, 0, 0], [1, 0, 0]])[None])
+    plain = Dense(weight, weight_exp=-2, delay=np.array([[0, 0]]))
+    assert apply(dense_op, plain, both_now)[0, 0].tolist() == [0, 3, 0]     # floor(12 / 4)
+    # input 1 at t=0 with delay 1 and input 0 at t=1 with delay 0 both land at t=2
+    staggered = torch.as_tensor(np.array([[0, 1, 0], [1, 0, 0]])[None])
+    split = Dense(weight, weight_exp=-2, delay=np.array([[0, 1]]))
+    assert apply(dense_op, split, staggered)[0, 0].tolist() == [0, 0, 2]   # 2 * floor(6 / 4)
+
+
+def test_netx_fitted_dense_is_an_exact_sum_for_odd_weights():
+    """netx's fit keeps odd mixed weights (Lava's default 8 bits would drop their last bit)."""
+    weight = np.array([[3, -5, 7]])
+    x = frames(np.array([1, 1, 1]))
+    assert apply(dense_op, Dense(weight, netx_weight_fit=True), x)[0, 0, 1] == 5
+    assert apply(dense_op, Dense(weight), x)[0, 0, 1] == 2 - 6 + 6
+
+
+def test_lava_truncates_to_num_weight_bits():
+    # excitatory, 6 bits: the 2 low bits go; inhibitory by magnitude; mixed one more bit
+    assert lava_dense_weights(np.array([[7, 255]]), 6).tolist() == [[4, 252]]
+    assert lava_dense_weights(np.array([[-7, -255]]), 6).tolist() == [[-4, -252]]
+    assert lava_dense_weights(np.array([[7, -7]]), 6).tolist() == [[0, -8]]
+
+
+def test_average_is_the_mean_of_consecutive_groups():
+    x = frames(np.array([1, 1, 0, 1, 0, 0]))
+    out = apply(average_op, Average(3), x)
+    assert out.dtype == torch.float64
+    assert out[0, :, 0].tolist() == [1.0, 0.5, 0.0] and not out[..., 1].any()
+
+
+def test_conv_sums_beyond_int32_follow_numpys_cast_like_lava():
+    """Lava casts float64 sums to int32 before wrapping to 24 bits: beyond int32 the cast
+    decides (INT32_MIN on x86, which wraps to 0)."""
+    x = np.full((1, 2, 2), 2**23, np.int64)                # 24-bit graded payloads
+    out = apply(conv_op, Conv(np.full((1, 1, 2, 2), 255)), frames(x))
+    with np.errstate(invalid="ignore"):
+        lava = np.array([255.0 * 4 * 2**23]).astype(np.int32)[0]
+    assert int(out[0, 0, 0, 0, 1]) == ((int(lava) + 2**23) % 2**24) - 2**23
