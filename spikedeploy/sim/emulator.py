@@ -14,6 +14,7 @@ import torch
 
 from ..errors import SpikedeployError
 from ..graph import Graph, Input
+from .exact import Spikes
 from .ops import OPS, OpContext
 
 
@@ -61,12 +62,19 @@ class Emulator:
                 if name != graph.input_name:
                     values[name] = self._ops[name]([values[p] for p in graph.predecessors(name)])
                 if name in keep:
-                    result[name] = values[name].movedim(0, -1)
+                    result[name] = _sample_major(values[name])
                 for pred in graph.predecessors(name):       # free what no one reads any more
                     pending[pred] -= 1
                     if pending[pred] == 0:
                         values.pop(pred, None)
         return result
+
+
+def _sample_major(value: torch.Tensor | Spikes) -> torch.Tensor:
+    """(T, N, *shape) -> (N, *shape, T); spikes as uint8."""
+    if isinstance(value, Spikes):
+        value = value.now.to(torch.uint8)
+    return value.movedim(0, -1)
 
 
 def _time_major(x: torch.Tensor, device: torch.device) -> torch.Tensor:

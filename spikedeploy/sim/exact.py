@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+CONV_MEMORY_FORMAT = torch.channels_last
 CONV_OUTPUT_BITS = 24           # Lava's fixed-point Conv wraps its output to signed 24 bits
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
 
@@ -49,32 +51,98 @@ def exact_backends():
         torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
 
 
-def max_abs(x: torch.Tensor) -> int:
-    if x.dtype in (torch.bool, torch.uint8):       # spikes: 0 or 1, no need to look
-        return 1 if x.numel() else 0
+@dataclass(frozen=True)
+class Spikes:
+    """A neuron layer's output over time: `delayed` is (T + 1, N, *shape) float32 with an empty
+    frame 0, so `delayed[:-1]` is what a synapse reads (one step later) without another pass
+    over memory, and `delayed[1:]` the spikes themselves."""
+
+    delayed: torch.Tensor
+
+    @property
+    def now(self) -> torch.Tensor:
+        return self.delayed[1:]
+
+    @property
+    def shape(self) -> torch.Size:
+        return self.now.shape
+
+    @property
+    def device(self) -> torch.device:
+        return self.delayed.device
+
+    def reshape(self, *shape) -> Spikes:
+        return Spikes(self.delayed.reshape(self.delayed.shape[0], *shape[1:]))
+
+
+def max_abs(x: torch.Tensor | Spikes) -> int:
+    if isinstance(x, Spikes) or x.dtype in (torch.bool, torch.uint8):    # 0 or 1, no need to look
+        return 1 if x.shape.numel() else 0
     return int(x.abs().max()) if x.numel() else 0
 
 
+def one_step_later(x: torch.Tensor | Spikes, dtype: torch.dtype) -> torch.Tensor:
+    """(T, ...) -> the same frames one step later as `dtype`, zeros at step 0: a synapse's
+    input, shifted so that its output lands where Lava delivers it (one pass, or none)."""
+    if isinstance(x, Spikes):
+        earlier = x.delayed[:-1]
+        return earlier if earlier.dtype == dtype else earlier.to(dtype)
+    shifted = torch.empty(x.shape, dtype=dtype, device=x.device)
+    shifted[0] = 0
+    shifted[1:] = x[:-1]
+    return shifted
+
+
+@dataclass(frozen=True)
+class ExactSums:
+    """Float tensor of exact integer sums, and a bound on their magnitude."""
+
+    values: torch.Tensor
+    bound: int
+
+
 def conv_frames(x: torch.Tensor, weight: np.ndarray, stride, padding, dilation, groups
-                ) -> torch.Tensor:
-    """2-D cross-correlation of every frame: (T, N, C, H, W) -> (T, N, C', H', W'), exact,
-    as float32/float64 holding integers."""
+                ) -> ExactSums:
+    """Lava's Conv over time: (T, N, C, H, W) -> (T, N, C', H', W') exact sums, where frame t is
+    the 2-D cross-correlation of input frame t - 1 (frame 0 is zero)."""
     steps, n, *frame = x.shape
-    dtype = exact_dtype(int(np.abs(weight).max(initial=0)), max_abs(x),
-                        int(np.prod(weight.shape[1:])))
+    fan_in = int(np.prod(weight.shape[1:]))
+    bound = int(np.abs(weight).max(initial=0)) * max_abs(x) * fan_in
+    dtype = exact_dtype(bound, 1, 1)
+    frames = one_step_later(x, dtype).reshape(steps * n, *frame)
     kernel = _as_tensor(weight, dtype, x.device)
     with exact_backends():
-        y = F.conv2d(x.reshape(steps * n, *frame).to(dtype), kernel, stride=stride,
-                     padding=padding, dilation=dilation, groups=groups)
-    return y.reshape(steps, n, *y.shape[1:])
+        if groups == frame[0] == weight.shape[0] and weight.shape[2:] == (1, 1) \
+                and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
+            # a depthwise 1x1 conv (an identity shortcut) is a per-channel scale
+            y = frames * kernel.reshape(-1, 1, 1)
+        else:
+            # channels-last: oneDNN's fastest layout on CPU; the neuron kernel keeps it
+            y = F.conv2d(frames, kernel.contiguous(memory_format=CONV_MEMORY_FORMAT),
+                         stride=stride, padding=padding, dilation=dilation, groups=groups)
+    return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
 
 
-def dense_frames(x: torch.Tensor, weight: np.ndarray) -> torch.Tensor:
-    """(T, N, F) @ weight.T -> (T, N, O) as exact int64."""
+def sumpool_frames(x: torch.Tensor, kernel, weight: int, stride, padding) -> ExactSums:
+    """A sum-pool (a depthwise conv of one repeated weight) as a window sum times the weight."""
+    steps, n, *frame = x.shape
+    bound = abs(weight) * max_abs(x) * kernel[0] * kernel[1]
+    dtype = exact_dtype(bound, 1, 1)
+    frames = one_step_later(x, dtype).reshape(steps * n, *frame)
+    with exact_backends():       # divisor_override=1: the plain sum of each window, no division
+        y = F.avg_pool2d(frames, kernel, stride, padding, divisor_override=1) * weight
+    return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
+
+
+def dense_frames(x: torch.Tensor | Spikes, weight: np.ndarray, shift: bool = True
+                 ) -> torch.Tensor:
+    """(T, N, F) -> (T, N, O) exact int64 sums weight @ x, of frame t - 1 at t if `shift`."""
     dtype = exact_dtype(int(np.abs(weight).max(initial=0)), max_abs(x), weight.shape[1])
+    now = x.now if isinstance(x, Spikes) else x
+    frames = one_step_later(x, dtype) if shift else now.to(dtype)
     with exact_backends():
-        y = x.to(dtype) @ _as_tensor(weight, dtype, x.device).T
-    return torch.round(y).to(torch.int64)
+        y = frames @ _as_tensor(weight, dtype, x.device).T
+    return y.to(torch.int64)
 
 
 @functools.lru_cache(maxsize=256)
@@ -89,19 +157,24 @@ def _as_tensor(weight: np.ndarray, dtype, device) -> torch.Tensor:
     return _cached_tensor((w.tobytes(), w.shape), dtype, torch.device(device))
 
 
-def lava_conv_output(y: torch.Tensor) -> torch.Tensor:
-    """Exact float sums -> what Lava's fixed-point Conv sends, as int32.
+def lava_conv_output(sums: ExactSums) -> torch.Tensor:
+    """Exact sums -> what Lava's fixed-point Conv sends: int32, or float32 holding integers
+    below 2^23 (what float32 sums below 2^23 already are).
 
     Lava casts its float64 sums to int32 (`astype(weight.dtype)`, lava/proc/conv/utils.py) and
-    then wraps to signed 24 bits. Sums outside int32 (only possible in float64, see
-    exact_dtype) become what numpy's cast gives on this machine: INT32_MIN on x86, saturation
-    on ARM; `_int32_cast_of_overflow` asks numpy.
+    then wraps them to signed 24 bits. Below 2^23 both are no-ops. Sums outside int32 (only
+    possible in float64, see exact_dtype) become what numpy's cast gives on this machine:
+    INT32_MIN on x86, saturation on ARM; `_int32_cast_of_overflow` asks numpy.
     """
-    y = torch.round(y).to(torch.int64)       # exact already; rounding guards the cast only
-    if y.numel() and (y.max() > INT32_MAX or y.min() < INT32_MIN):
+    half = 1 << (CONV_OUTPUT_BITS - 1)
+    if sums.bound < half and sums.values.dtype == torch.float32:
+        return sums.values              # exact integers below 2^23: the neuron reads them as is
+    if sums.bound < half:
+        return sums.values.to(torch.int32)
+    y = sums.values.to(torch.int64)
+    if sums.bound > INT32_MAX:
         above, below = _int32_cast_of_overflow()
         y = torch.where(y > INT32_MAX, above, torch.where(y < INT32_MIN, below, y))
-    half = 1 << (CONV_OUTPUT_BITS - 1)
     return (((y + half) & (2 * half - 1)) - half).to(torch.int32)
 
 

@@ -91,39 +91,67 @@ def lif_run_steps(activation: torch.Tensor, params: LIFParams, reset: np.ndarray
     `reset`: (T,) bool, zero the state before those steps. `use_kernel`: force the compiled CPU
     kernel (True) or the torch reference (False); by default the kernel runs on CPU tensors.
     """
+    buffer, *state = lif_spike_buffer(activation, params, reset, return_state, use_kernel,
+                                      torch.uint8)
+    return (buffer[1:], *state) if return_state else buffer[1:]
+
+
+def lif_spike_buffer(activation: torch.Tensor, params: LIFParams,
+                     reset: np.ndarray | None = None, return_state: bool = False,
+                     use_kernel: bool | None = None, dtype: torch.dtype = torch.float32):
+    """Like lif_run_steps, but the spikes come as (T + 1, N, *shape) `dtype` with an empty
+    frame 0: frames 0..T-1 are what a synapse reads one step later, ready for its float sums
+    without another pass over memory. Returns a tuple: (spikes, [u, v])."""
     reset = np.zeros(activation.shape[0], bool) if reset is None else np.asarray(reset, bool)
     if use_kernel if use_kernel is not None else activation.device.type == "cpu":
-        return _run_kernel(activation, params, reset, return_state)
+        return _run_kernel(activation, params, reset, return_state, dtype)
     state = LIFState.zeros(activation.shape[1:], activation.device)
-    spikes = torch.empty(activation.shape, dtype=torch.uint8, device=activation.device)
+    spikes = torch.zeros((activation.shape[0] + 1, *activation.shape[1:]), dtype=dtype,
+                         device=activation.device)
     traces = ([], [])
     for t in range(activation.shape[0]):
         if reset[t]:
             state = LIFState.zeros(activation.shape[1:], activation.device)
         s, state = lif_step(activation[t].to(torch.int64), state, params)
-        spikes[t] = s
+        spikes[t + 1] = s
         if return_state:
             traces[0].append(state.current)
             traces[1].append(state.voltage)
     if not return_state:
-        return spikes
+        return (spikes,)
     return spikes, torch.stack(traces[0]), torch.stack(traces[1])
 
 
 def _run_kernel(activation: torch.Tensor, params: LIFParams, reset: np.ndarray,
-                return_state: bool):
+                return_state: bool, dtype: torch.dtype):
     from .lif_kernel import lif_kernel
 
     steps, *shape = activation.shape
-    # Lava's neuron receives the summed input as int32; the cast wraps exactly as Lava's sum does
-    act = activation.to(torch.int32).reshape(steps, -1).numpy()
-    bias = params.bias.cpu().expand(*shape).reshape(-1).numpy()
-    result = lif_kernel(act, bias, reset, (params.current_factor, params.voltage_factor),
-                        params.threshold, return_state)
-    if not return_state:
-        return torch.from_numpy(result.view(np.uint8)).reshape(activation.shape)
-    return tuple(torch.from_numpy(a.view(np.uint8) if a.dtype == np.bool_ else a)
-                 .reshape(activation.shape) for a in result)
+    if activation.dtype != torch.float32:
+        # Lava's neuron receives the summed input as int32; the cast wraps as Lava's sum does
+        activation = activation.to(torch.int32)
+    # The kernel is elementwise: it works on memory in whatever order the input has, so a
+    # channels-last conv output (T, N, H, W, C in memory) stays that way, no copy.
+    order = _memory_order(activation)
+    physical = activation.permute(order).contiguous()
+    bias = params.bias.cpu().expand(*shape).permute([d - 1 for d in order[1:]])
+    numpy_dtype = {torch.float32: np.float32, torch.uint8: np.uint8}[dtype]
+    result = lif_kernel(physical.reshape(steps, -1).numpy(), bias.reshape(-1).numpy(), reset,
+                        (params.current_factor, params.voltage_factor), params.threshold,
+                        return_state, numpy_dtype)
+    arrays = result if return_state else (result,)
+    inverse = list(np.argsort(order))
+    logical = [torch.from_numpy(a).reshape(a.shape[0], *physical.shape[1:]).permute(inverse)
+               for a in arrays]
+    return tuple(logical)
+
+
+def _memory_order(x: torch.Tensor) -> list[int]:
+    """Dimension order in which x is laid out in memory: (T, N, H, W, C) for channels-last
+    images, else the logical order."""
+    if x.dim() == 5 and x.permute(0, 1, 3, 4, 2).is_contiguous():
+        return [0, 1, 3, 4, 2]
+    return list(range(x.dim()))
 
 
 def lif_run(activation: torch.Tensor, params: LIFParams, return_state: bool = False,

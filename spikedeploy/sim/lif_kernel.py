@@ -66,25 +66,30 @@ def _run(act, bias, reset, current_factor, voltage_factor, threshold, spikes, u_
                 u[:] = 0
                 v[:] = 0
             _step(act[t, lo:hi], bias[lo:hi], u, v, current_factor, voltage_factor, threshold,
-                  spikes[t, lo:hi])
+                  spikes[t + 1, lo:hi])
             if record:
                 u_trace[t, lo:hi] = u
                 v_trace[t, lo:hi] = v
 
 
 def lif_kernel(act: np.ndarray, bias: np.ndarray, reset: np.ndarray, factors: tuple[int, int],
-               threshold: int, return_state: bool = False):
-    """act: (T, M) int32 summed input; bias: (M,) int64 in state units; reset: (T,) bool,
-    zero u and v before that step. Returns spikes (T, M) bool [, u, v (T, M) int64]."""
+               threshold: int, return_state: bool = False, spike_dtype=np.bool_):
+    """act: (T, M) summed input, int32 or float32 holding integers; bias: (M,) int64 in state
+    units; reset: (T,) bool, zero u and v before that step.
+
+    Returns spikes (T + 1, M) of `spike_dtype` with an empty first row, so that rows 0..T-1 are
+    what a synapse reads one step later [, u, v (T, M) int64].
+    """
     steps, size = act.shape
-    spikes = np.empty((steps, size), np.bool_)
+    spikes = np.empty((steps + 1, size), spike_dtype)
+    spikes[0] = 0
     shape = (steps, size) if return_state else (0, 0)
     u_trace, v_trace = np.empty(shape, np.int64), np.empty(shape, np.int64)
     # numba fixes multiprocessing's start method when it first starts its threads; Lava calls
     # multiprocessing.set_start_method('fork') when imported and fails if it is already fixed.
     # So a Lava import after an emulator run would fail: undo numba's side effect.
     start_method = multiprocessing.get_start_method(allow_none=True)
-    _run(np.ascontiguousarray(act, np.int32), np.ascontiguousarray(bias, np.int64),
+    _run(np.ascontiguousarray(act), np.ascontiguousarray(bias, np.int64),
          np.ascontiguousarray(reset, np.bool_), int(factors[0]), int(factors[1]),
          int(threshold), spikes, u_trace, v_trace)
     if start_method is None:

@@ -3,7 +3,7 @@
 Tensors are time-major, (T, N, *shape): step t of every sample is one contiguous block, which
 the neuron loop reads step by step and a convolution treats as T*N frames. A synapse's output
 at step t is computed from its input at t-1 (Lava's Dense and Conv send what they computed in
-the previous step), so synapses compute steps 0..T-2 and deliver them one step later.
+the previous step): synapses read their input one step later (frame 0 empty).
 
 Exactness: convolutions and dense products run in floating point for speed (exact.py says when
 that is exact and keeps the backends exact); results are the integers Lava computes.
@@ -19,8 +19,15 @@ import torch
 
 from ..graph.netx import fit_weight_bits
 from ..graph.nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
-from .exact import conv_frames, dense_frames, lava_conv_output, lava_dense_weights
-from .lif import LIFParams, lif_run_steps, reset_schedule, wrap_int32
+from .exact import (
+    Spikes,
+    conv_frames,
+    dense_frames,
+    lava_conv_output,
+    lava_dense_weights,
+    sumpool_frames,
+)
+from .lif import LIFParams, lif_spike_buffer, reset_schedule, wrap_int32
 
 Op = Callable[[list[torch.Tensor]], torch.Tensor]
 
@@ -45,19 +52,16 @@ def _delivered_later(y: torch.Tensor, steps: int, delay: int = 1) -> torch.Tenso
 def conv_op(node: Conv, ctx: OpContext) -> Op:
     def run(inputs):
         (x,) = inputs
-        y = conv_frames(x[:-1], node.weight, node.stride, node.padding, node.dilation,
-                        node.groups)
-        return _delivered_later(lava_conv_output(y), x.shape[0])
+        return lava_conv_output(conv_frames(x, node.weight, node.stride, node.padding,
+                                            node.dilation, node.groups))
     return run
 
 
 def sumpool_op(node: SumPool, ctx: OpContext) -> Op:
     def run(inputs):
         (x,) = inputs
-        channels = x.shape[2]
-        weight = np.full((channels, 1, *node.kernel), node.weight, dtype=np.int64)
-        y = conv_frames(x[:-1], weight, node.stride, node.padding, (1, 1), channels)
-        return _delivered_later(lava_conv_output(y), x.shape[0])
+        return lava_conv_output(sumpool_frames(x, node.kernel, node.weight, node.stride,
+                                               node.padding))
     return run
 
 
@@ -78,9 +82,10 @@ def dense_op(node: Dense, ctx: OpContext) -> Op:
         (x,) = inputs
         steps, out = x.shape[0], None
         for delay, part in parts:
-            y = wrap_int32(dense_frames(x[:-1], part))
+            y = wrap_int32(dense_frames(x, part, shift=delay == 0))
             y = y << weight_exp if weight_exp >= 0 else y >> -weight_exp
-            y = _delivered_later(y, steps, 1 + delay)
+            if delay:
+                y = _delivered_later(y, steps, 1 + delay)
             out = y if out is None else out + y
         return out.to(torch.int32)           # Lava's a_out is int32: the cast wraps the same
     return run
@@ -90,14 +95,28 @@ def lif_op(node: LIF, ctx: OpContext) -> Op:
     params = {}
 
     def run(inputs):
-        activation = inputs[0] if len(inputs) == 1 else sum(i.to(torch.int64) for i in inputs)
+        activation = _summed(inputs)
         device = activation.device
         if device not in params:
             params[device] = LIFParams.from_node(node, device)
         # netx gives the k-th neuron layer reset_offset k + 1 (netx/hdf5.py, _create)
         reset = reset_schedule(activation.shape[0], ctx.reset_interval, ctx.neuron_index + 1)
-        return lif_run_steps(activation, params[device], reset)
+        (spikes,) = lif_spike_buffer(activation, params[device], reset)
+        return Spikes(spikes)
     return run
+
+
+def _summed(inputs: list[torch.Tensor]) -> torch.Tensor:
+    """Several synapses into one neuron add up, as Lava adds them: in int32, wrapping. Two
+    float32 inputs below 2^23 each (lava_conv_output) add exactly in float32."""
+    if len(inputs) == 1:
+        return inputs[0]
+    if len(inputs) == 2 and all(i.dtype == torch.float32 for i in inputs):
+        return inputs[0] + inputs[1]
+    total = inputs[0].to(torch.int32)
+    for more in inputs[1:]:
+        total = total + more.to(torch.int32)
+    return total
 
 
 def flatten_op(node: Flatten, ctx: OpContext) -> Op:
@@ -107,6 +126,7 @@ def flatten_op(node: Flatten, ctx: OpContext) -> Op:
 def average_op(node: Average, ctx: OpContext) -> Op:
     def run(inputs):
         (x,) = inputs
+        x = x.now if isinstance(x, Spikes) else x
         return x.reshape(*x.shape[:2], node.outputs, -1).to(torch.float64).mean(-1)
     return run
 
