@@ -75,7 +75,7 @@ def test_lava_dl_network_runs_on_both_sides_from_the_command_line(tmp_path, caps
     truth = np.load(LAVA_DL_NETX / "gts/tinynet/output.npy")[0].transpose(2, 1, 0, 3)
     common = [str(LAVA_DL_NETX / "tiny.net"), "--input", str(tmp_path / "bias.npy"),
               "--steps", "20", "--reset-interval", "17", "--no-progress"]
-    assert main(["sim", *common, "--record", str(tmp_path / "emu.npz")]) == 0
+    assert main(["sim", *common, "--threads", "1", "--record", str(tmp_path / "emu.npz")]) == 0
     assert main(["deploy", *common, "--conv", "stock", "--compare",
                  "--record", str(tmp_path / "lava.npz")]) == 0
     assert "spike agreement with the emulator: 1.000000" in capsys.readouterr().out

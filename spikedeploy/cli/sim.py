@@ -26,6 +26,9 @@ def register(sub) -> None:
                    help="write every neuron's spikes and average readout to this .npz")
     p.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     p.add_argument("--batch", type=int, default=256, help="samples per batch (default: 256)")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads for torch (default: one per core; on a busy machine one "
+                        "thread can be much faster)")
     add_reset_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(load=lambda: run)
@@ -37,6 +40,9 @@ def run(args) -> int:
     from ..report import layer_table
     from ..sim.evaluate import evaluate
 
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     graph = graphio.read(args.network)
     inputs, labels = load_inputs(graph, args)
     keep = len(inputs) if args.record else 0

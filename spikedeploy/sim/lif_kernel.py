@@ -2,14 +2,15 @@
 
 Same integer arithmetic as `lif.lif_step`, the readable reference that also runs on CUDA;
 tests/sim/test_lif.py checks that the two agree bit for bit. The loop keeps a block of neurons'
-state in cache for all time steps, runs blocks on all cores, and numba vectorises the inner loop
-(its branches compile to selects). Imported only when a CPU run needs it: numba's import and the
-first compilation take a few seconds (the compiled code is cached on disk).
+state in cache for all time steps and numba vectorises the inner loop (its branches compile to
+selects): about 1 ns per neuron and step on one core here. It runs on one thread on purpose:
+numba's thread pool spins beside torch's OpenMP threads, and on a busy 2-core machine that made
+the whole emulator 2-5x slower than one thread (measured); torch's convolutions keep the cores.
+Imported only when a CPU run needs it: numba's import and the first compilation take a few
+seconds (the compiled code is cached on disk).
 """
 
 from __future__ import annotations
-
-import multiprocessing
 
 import numba
 import numpy as np
@@ -52,11 +53,11 @@ def _step(act, bias, u, v, current_factor, voltage_factor, threshold, spikes):
         u[j] = uu
 
 
-@numba.njit(parallel=True, cache=True, error_model="numpy", boundscheck=False)
+@numba.njit(cache=True, error_model="numpy", boundscheck=False)
 def _run(act, bias, reset, current_factor, voltage_factor, threshold, spikes, u_trace, v_trace):
     steps, size = act.shape
     record = u_trace.shape[0] > 0
-    for block in numba.prange((size + BLOCK - 1) // BLOCK):
+    for block in range((size + BLOCK - 1) // BLOCK):
         lo = block * BLOCK
         hi = min(size, lo + BLOCK)
         u = np.zeros(hi - lo, np.int64)
@@ -85,13 +86,7 @@ def lif_kernel(act: np.ndarray, bias: np.ndarray, reset: np.ndarray, factors: tu
     spikes[0] = 0
     shape = (steps, size) if return_state else (0, 0)
     u_trace, v_trace = np.empty(shape, np.int64), np.empty(shape, np.int64)
-    # numba fixes multiprocessing's start method when it first starts its threads; Lava calls
-    # multiprocessing.set_start_method('fork') when imported and fails if it is already fixed.
-    # So a Lava import after an emulator run would fail: undo numba's side effect.
-    start_method = multiprocessing.get_start_method(allow_none=True)
     _run(np.ascontiguousarray(act), np.ascontiguousarray(bias, np.int64),
          np.ascontiguousarray(reset, np.bool_), int(factors[0]), int(factors[1]),
          int(threshold), spikes, u_trace, v_trace)
-    if start_method is None:
-        multiprocessing.set_start_method(None, force=True)
     return (spikes, u_trace, v_trace) if return_state else spikes
