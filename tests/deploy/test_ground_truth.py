@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from spikedeploy.deploy import run_lava
-from spikedeploy.graph import read
+from spikedeploy.graph import LIF, Dense, Input, chain, read
 from spikedeploy.recording import from_internal, to_internal
 from spikedeploy.sim import Emulator
 from tests.conftest import LAVA_DL_NETX, needs_lava_dl_data
@@ -90,3 +90,19 @@ def test_ntidigits_axonal_delays():
         np.testing.assert_array_equal(lava[node][0], emulated[node].numpy()[0][..., :steps],
                                       err_msg=node)
     assert lava["layer4"].sum() > 100
+
+
+def test_dense_block_of_lava_dls_block_tests():
+    """lava-dl's test_blocks.py::test_dense: its recording comes with weights and input instead
+    of a network file: one dense block into CUBA neurons (du = 4095, i.e. iDecay 4096; dv = 415;
+    vth = 6), 2000 steps, recorded at Lava's own timing."""
+    root = LAVA_DL_NETX / "gts" / "dense"
+    graph = chain([("x", Input((200,))), ("d", Dense(np.load(root / "weight.npy"))),
+                   ("n", LIF((256,), threshold_mant=6, current_decay_12bit=4096,
+                             voltage_decay_12bit=415))])
+    x = np.load(root / "in.npy").astype(np.int64)[None]
+    truth = np.load(root / "out.npy")
+    emulated = Emulator(graph).run(torch.as_tensor(x))["n"].numpy()[0]
+    np.testing.assert_array_equal(emulated, truth)
+    np.testing.assert_array_equal(run_lava(graph, x[..., :200])["n"][0], truth[:, :200])
+    assert truth.sum() > 1000
