@@ -23,9 +23,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..errors import SpikedeployError
+
 CONV_MEMORY_FORMAT = torch.channels_last
 CONV_OUTPUT_BITS = 24           # Lava's fixed-point Conv wraps its output to signed 24 bits
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+class NotExactError(SpikedeployError, OverflowError):
+    """The emulator cannot reproduce Lava's arithmetic for these values: one line for the user
+    (a SpikedeployError), and an OverflowError for code that checks for one."""
 
 
 def exact_dtype(max_abs_weight: int, max_abs_input: int, fan_in: int) -> torch.dtype:
@@ -35,7 +42,8 @@ def exact_dtype(max_abs_weight: int, max_abs_input: int, fan_in: int) -> torch.d
         return torch.float32
     if bound < 2**53:
         return torch.float64
-    raise OverflowError(f"synaptic sums up to {bound} cannot be computed exactly")
+    raise NotExactError(f"synaptic sums up to {bound} cannot be computed exactly in floating "
+                        "point (2^53 at most)")
 
 
 @contextlib.contextmanager

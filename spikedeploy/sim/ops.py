@@ -20,11 +20,13 @@ import torch
 from ..graph.netx import fit_weight_bits
 from ..graph.nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
 from .exact import (
+    NotExactError,
     Spikes,
     conv_frames,
     dense_frames,
     lava_conv_output,
     lava_dense_weights,
+    max_abs,
     sumpool_frames,
 )
 from .lif import LIFParams, lif_spike_buffer, reset_schedule, wrap_int32
@@ -77,9 +79,17 @@ def dense_op(node: Dense, ctx: OpContext) -> Op:
         weight, weight_exp = lava_dense_weights(node.weight), node.weight_exp
     delays = np.zeros_like(weight) if node.delay is None else node.delay
     parts = [(int(d), np.where(delays == d, weight, 0)) for d in np.unique(delays)]
+    largest_weight = int(np.abs(weight).max(initial=0))
 
     def run(inputs):
         (x,) = inputs
+        if node.delay is not None and weight_exp < 0 and \
+                largest_weight * max_abs(x) >= 1 << 31:
+            # DelayDense multiplies graded input and weights in int32, wrapping each product,
+            # then sums in int64 and shifts right: not a function of the exact sum any more
+            raise NotExactError("graded input times weights can pass int32 in a dense synapse "
+                                "with delays and a negative weight exponent; Lava's DelayDense "
+                                "then wraps each product, which the emulator does not follow")
         steps, out = x.shape[0], None
         for delay, part in parts:
             y = wrap_int32(dense_frames(x, part, shift=delay == 0))

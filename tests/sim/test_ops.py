@@ -148,3 +148,14 @@ def test_conv_sums_beyond_int32_follow_numpys_cast_like_lava():
     with np.errstate(invalid="ignore"):
         lava = np.array([255.0 * 4 * 2**23]).astype(np.int32)[0]
     assert int(out[0, 0, 0, 0, 1]) == ((int(lava) + 2**23) % 2**24) - 2**23
+
+
+def test_what_the_emulator_cannot_follow_is_refused_in_one_line():
+    from spikedeploy.errors import SpikedeployError
+
+    big = frames(np.array([2**24 - 1, 1]))                 # graded 24-bit payloads
+    delayed = Dense(np.array([[255, 2]]), weight_exp=-1, delay=np.array([[0, 1]]))
+    with pytest.raises(SpikedeployError, match="wraps each product"):
+        apply(dense_op, delayed, big)
+    with pytest.raises(SpikedeployError, match="cannot be computed exactly"):
+        _exact_dtype(2**30, 2**24, 1)
