@@ -55,5 +55,6 @@ def sparsity(graph: Graph, counts: Counts, wiring: dict[str, Connectivity]) -> d
     slots = outputs * counts.steps * counts.samples
     weights = sum(int(c.weights.size) for c in wiring.values())
     zeros = sum(int((c.weights == 0).sum()) for c in wiring.values())
-    return {"activation_sparsity": 1.0 - spikes / slots if slots else 0.0,
+    # (slots - spikes) / slots, not 1 - spikes / slots: the same float NeuroBench computes
+    return {"activation_sparsity": (slots - spikes) / slots if slots else 0.0,
             "connection_sparsity": zeros / weights if weights else 0.0}

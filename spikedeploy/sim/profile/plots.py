@@ -34,10 +34,12 @@ def _bars(ax, labels, series: dict[str, list[float]], log: bool = False) -> None
     x = np.arange(len(labels))
     width = 0.8 / max(len(series), 1)
     for i, (name, values) in enumerate(series.items()):
-        ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name)
+        bars = ax.bar(x + i * width - 0.4 + width / 2, values, width, label=name)
+        if len(series) == 1:
+            ax.bar_label(bars, labels=[f"{v:.3g}" for v in values], fontsize=8)
     ax.set_xticks(x, labels, rotation=45, ha="right")
-    if log:
-        ax.set_yscale("symlog")
+    if log:                 # energies and op counts span orders of magnitude
+        ax.set_yscale("log")
     if len(series) > 1:
         ax.legend(fontsize=8)
 

@@ -20,9 +20,11 @@ CSV_COUNTS = ("neurons", "spikes", "firing_rate", "input_events", "synaptic_ops_
 
 
 def firing_rate(p: Profile, layer: str) -> float:
-    """Spikes per neuron and step."""
+    """Events (spikes, or non-zero input payloads) per neuron and step."""
     neurons = int(np.prod(p.graph.shapes[layer]))
-    return p.layers[layer].get("spikes", 0.0) / neurons / max(p.counts.steps, 1)
+    row = p.layers[layer]
+    events = row.get("spikes", 0.0) or row.get("input_events", 0.0)
+    return events / neurons / max(p.counts.steps, 1)
 
 
 def layer_rows(p: Profile) -> list[dict]:
@@ -70,7 +72,8 @@ def write_json(p: Profile, path: str | os.PathLike) -> None:
 def write_csv(p: Profile, path: str | os.PathLike) -> None:
     rows = layer_rows(p)
     handle = io.StringIO()
-    writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+    fields = list(dict.fromkeys(k for row in rows for k in row))   # the input has no resources
+    writer = csv.DictWriter(handle, fieldnames=fields, restval="", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, handle.getvalue())
