@@ -102,3 +102,15 @@ def _as_int(x: torch.Tensor) -> np.ndarray:
 
 def neuron_layers(graph: Graph) -> list[str]:
     return [n for n in graph.order if isinstance(graph.nodes[n], LIF)]
+
+
+def counts_equal(a: Counts, b: Counts) -> bool:
+    """Every count of every node and step, and every state observation, is the same."""
+    if (a.samples, a.steps) != (b.samples, b.steps) or a.state != b.state:
+        return False
+    tables = ("events", "busy_updates", "neuron_updates", "messages")
+    same = all(getattr(a, t).keys() == getattr(b, t).keys() and all(
+        np.array_equal(v, getattr(b, t)[k]) for k, v in getattr(a, t).items()) for t in tables)
+    return same and a.synaptic_ops.keys() == b.synaptic_ops.keys() and all(
+        np.array_equal(v, b.synaptic_ops[s][f]) for s, ops in a.synaptic_ops.items()
+        for f, v in ops.items())

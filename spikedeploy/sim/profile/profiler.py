@@ -74,7 +74,8 @@ def count(graph: Graph, inputs: np.ndarray, recording: Mapping[str, np.ndarray] 
             stop = start + batch
             x = torch.as_tensor(np.asarray(inputs[start:stop]), device=device).to(torch.int64)
             recorded = None if recording is None else {
-                n: torch.as_tensor(np.asarray(recording[n][start:stop])) for n in graph.neuron_names}
+                n: torch.as_tensor(np.asarray(recording[n][start:stop]))
+                for n in graph.neuron_names}
             accumulator.add(replay.observe(x, recorded))
     return accumulator.counts
 

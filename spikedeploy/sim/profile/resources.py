@@ -113,7 +113,8 @@ def _weight_precision(f: LayerFacts) -> str:
     for syn in f.synapses:
         node, used = f.graph.nodes[syn], f.wiring[syn].weights
         written = np.broadcast_to(np.asarray(node.weight), used.shape)
-        if not np.array_equal(written, used) or used.min() < -(1 << bits) or used.max() >= 1 << bits:
+        fits = used.min() >= -(1 << bits) and used.max() < 1 << bits
+        if not (fits and np.array_equal(written, used)):
             changed.append(syn)
     return (f"weights of {', '.join(changed)} do not fit {bits} bits as written (Lava keeps "
             "7 bits and the sign of mixed-sign weights: odd values lose their last bit)"

@@ -53,7 +53,8 @@ def ours(graph, inputs):
     for syn, ops in counts.synaptic_ops.items():
         source = graph.nodes[event_source(graph, syn)]
         graded = isinstance(source, Input) and source.message_bits > 0
-        delivered["Effective_MACs" if graded else "Effective_ACs"] += int(ops["effective"][:-1].sum())
+        kind = "Effective_MACs" if graded else "Effective_ACs"
+        delivered[kind] += int(ops["effective"][:-1].sum())       # delivered within the sample
         delivered["Dense"] += int(ops["dense"].sum())
     per_sample = {k: v / counts.samples for k, v in delivered.items()}
     return per_sample, sparsity(graph, counts, conn)
