@@ -92,14 +92,14 @@ def load_model(name_or_path: str | os.PathLike) -> EnergyModel:
         raise SpikedeployError(f"bad energy model: {err}", path) from None
 
 
-def _text(table: dict, key: str, what: str) -> str:
+def text_field(table: dict, key: str, what: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} needs a non-empty '{key}'")
     return value.strip()
 
 
-def _number(table: dict, key: str, what: str) -> float:
+def number_field(table: dict, key: str, what: str) -> float:
     value = table.get(key)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"{what} needs a non-negative number '{key}', got {value!r}")
@@ -108,7 +108,7 @@ def _number(table: dict, key: str, what: str) -> float:
 
 def _parse_term(raw: dict, index: int) -> Term:
     what = f"term {index + 1}"
-    count = _text(raw, "count", what)
+    count = text_field(raw, "count", what)
     if count not in COUNT_NAMES:
         raise ValueError(f"{what}: unknown count '{count}'; known: {', '.join(COUNT_NAMES)}")
     types = raw.get("synapse_types")
@@ -117,25 +117,25 @@ def _parse_term(raw: dict, index: int) -> Term:
     unknown = set(raw) - {"count", "energy_pJ", "source", "synapse_types", "assumption"}
     if unknown:
         raise ValueError(f"{what}: unknown keys {sorted(unknown)}")
-    return Term(count, _number(raw, "energy_pJ", what), _text(raw, "source", what),
+    return Term(count, number_field(raw, "energy_pJ", what), text_field(raw, "source", what),
                 None if types is None else tuple(map(str, types)), raw.get("assumption", ""))
 
 
 def _parse_static(raw: dict) -> tuple[StaticPart | None, str]:
     if not raw.get("modelled", True):
-        return None, _text(raw, "reason", "[static] with modelled = false")
+        return None, text_field(raw, "reason", "[static] with modelled = false")
     parts = {}
     for key in ("power_W_per_chip", "seconds_per_step"):
         table = raw.get(key)
         if not isinstance(table, dict):
             raise ValueError(f"[static] needs a table '{key}' with value and source")
-        parts[key] = Constant(_number(table, "value", f"static {key}"),
-                              _text(table, "source", f"static {key}"))
+        parts[key] = Constant(number_field(table, "value", f"static {key}"),
+                              text_field(table, "source", f"static {key}"))
     return StaticPart(**parts), ""
 
 
 def _parse(data: dict, path: Path) -> EnergyModel:
-    kind = _text(data, "kind", "the model")
+    kind = text_field(data, "kind", "the model")
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got '{kind}'")
     terms = tuple(_parse_term(t, i) for i, t in enumerate(data.get("term", [])))
@@ -143,7 +143,7 @@ def _parse(data: dict, path: Path) -> EnergyModel:
         raise ValueError("the model has no [[term]]")
     static, reason = _parse_static(data.get("static", {"modelled": False,
                                                        "reason": "no [static] table"}))
-    return EnergyModel(_text(data, "name", "the model"), _text(data, "title", "the model"), kind,
+    return EnergyModel(text_field(data, "name", "the model"), text_field(data, "title", "the model"), kind,
                        terms, static, reason, data.get("note", "").strip(), str(path))
 
 

@@ -17,7 +17,7 @@ from ...errors import SpikedeployError
 from ...graph import Graph
 from .connectivity import Connectivity, destination
 from .counts import Counts
-from .energy import Constant, _number, _text, tomllib
+from .energy import Constant, number_field, text_field, tomllib
 
 CHIP_DIR = Path(__file__).resolve().parent / "chips"
 CHIP_LIMITS = ("cores_per_chip", "neurons_per_chip", "synapses_per_chip", "neurons_per_core",
@@ -43,9 +43,9 @@ def load_chip(name_or_path: str | os.PathLike = "loihi2") -> ChipSpec:
         raise SpikedeployError("no such chip file", path)
     try:
         data = tomllib.loads(path.read_text())
-        limits = {k: Constant(_number(data[k], "value", k), _text(data[k], "source", k))
-                  for k in CHIP_LIMITS}
-        return ChipSpec(_text(data, "name", "chip"), _text(data, "title", "chip"), limits)
+        limits = {k: Constant(number_field(data[k], "value", k),
+                              text_field(data[k], "source", k)) for k in CHIP_LIMITS}
+        return ChipSpec(text_field(data, "name", "chip"), text_field(data, "title", "chip"), limits)
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as err:
         raise SpikedeployError(f"bad chip file: {err}", path) from None
 
