@@ -143,8 +143,9 @@ def _parse(data: dict, path: Path) -> EnergyModel:
         raise ValueError("the model has no [[term]]")
     static, reason = _parse_static(data.get("static", {"modelled": False,
                                                        "reason": "no [static] table"}))
-    return EnergyModel(text_field(data, "name", "the model"), text_field(data, "title", "the model"), kind,
-                       terms, static, reason, data.get("note", "").strip(), str(path))
+    return EnergyModel(text_field(data, "name", "the model"),
+                       text_field(data, "title", "the model"), kind, terms, static, reason,
+                       data.get("note", "").strip(), str(path))
 
 
 def term_count(term: Term, layer: dict[str, float]) -> float:
