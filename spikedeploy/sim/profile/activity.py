@@ -1,10 +1,10 @@
 """Replay a network on recorded or emulated activity, watching every neuron's state.
 
-A recording holds spikes only; what a neuron did in between (was its update busy or idle, did
-its 24-bit state overflow) follows from the spikes that reached it. `observe` walks the graph
+A recording holds spikes only; what a neuron did in between (was its update active or
+inactive, did its 24-bit state overflow) follows from the spikes that reached it. `observe` walks the graph
 like the emulator, with the emulator's own operations, but for each neuron layer it
 
-* runs the fixed-point LIF step by step and notes, per step, how many neurons were busy and
+* runs the fixed-point LIF step by step and notes, per step, how many neurons were active and
   whether u wrapped or v clipped at 24 bits, and
 * passes the *recorded* spikes on downstream when there are any (so every later layer sees
   exactly what the recorded run saw) and counts where the replay disagrees with them.
@@ -28,7 +28,7 @@ from ..ops import OPS
 class NeuronObservation:
     """One neuron layer over one batch. Counts are summed over samples and neurons."""
 
-    busy_per_step: torch.Tensor    # (T,) int64: updates with non-zero state, input or bias
+    active_per_step: torch.Tensor    # (T,) int64: updates with non-zero state, input or bias
     current_wraps: int             # updates where u left the signed 24-bit range and wrapped
     voltage_clips: int             # updates where v was clipped to +-(2^23 - 1)
     max_abs_current: int           # largest |u| the recursion asked for, before wrapping
@@ -46,12 +46,12 @@ class Activity:
 
 
 def observe_lif(node: LIF, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, NeuronObservation]:
-    """Lava's LIF (sim/lif.py `lif_step`) over time, noting busy updates and 24-bit overflow.
+    """Lava's LIF (sim/lif.py `lif_step`) over time, noting active updates and 24-bit overflow.
 
-    An update is busy when the neuron's u or v is non-zero before it, its summed input is
+    An update is active when the neuron's u or v is non-zero before it, its summed input is
     non-zero, or it has a bias: the rule SANA-FE's Loihi model uses to charge a neuron update
     (sanafe 2.2.9 src/models.cpp `LoihiLifModel::update`), with the summed input standing for
-    "a spike message arrived". Idle updates only read the neuron.
+    "a spike message arrived". Inactive updates only read the neuron.
     """
     activation = inputs[0] if len(inputs) == 1 else torch.stack(inputs).sum(0)
     device, steps = activation.device, activation.shape[-1]
@@ -59,11 +59,11 @@ def observe_lif(node: LIF, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, Ne
     biased = torch.broadcast_to(params.bias != 0, activation.shape[1:-1])
     state = LIFState.zeros(activation.shape[:-1], device)
     spikes = torch.empty(activation.shape, dtype=torch.uint8, device=device)
-    busy = torch.zeros(steps, dtype=torch.int64, device=device)
+    active = torch.zeros(steps, dtype=torch.int64, device=device)
     wraps = clips = max_u = max_v = torch.zeros((), dtype=torch.int64, device=device)
     for t in range(steps):
         a = activation[..., t]
-        busy[t] = ((state.current != 0) | (state.voltage != 0) | (a != 0) | biased).sum()
+        active[t] = ((state.current != 0) | (state.voltage != 0) | (a != 0) | biased).sum()
         wanted_u = decay(state.current, params.current_factor) + (a << ACT_SHIFT)
         decayed_v = decay(state.voltage, params.voltage_factor)
         s, state = lif_step(a, state, params)
@@ -73,7 +73,7 @@ def observe_lif(node: LIF, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, Ne
         max_u = torch.maximum(max_u, wanted_u.abs().max())
         max_v = torch.maximum(max_v, wanted_v.max())
         spikes[..., t] = s
-    return spikes, NeuronObservation(busy, int(wraps), int(clips), int(max_u), int(max_v))
+    return spikes, NeuronObservation(active, int(wraps), int(clips), int(max_u), int(max_v))
 
 
 # Node types whose state is watched during the replay; every other node runs the emulator's op.

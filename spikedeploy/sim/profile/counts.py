@@ -9,8 +9,8 @@ Definitions (NeuroBench's names where they mean the same; docs/profiling.md has 
                 `effective` = events x non-zero outgoing weights (NeuroBench Effective_ACs, or
                 Effective_MACs when the source sends graded payloads), `chip` = events x all
                 outgoing synapses, zero weights included, `dense` = every synapse every step.
-* neuron updates every neuron every step; `busy` ones have non-zero state, input or bias (see
-                activity.observe_lif), the rest are idle.
+* neuron updates every neuron every step; `active` ones have non-zero state, input or bias (see
+                activity.observe_lif), the rest are inactive.
 * spike messages one per event and per synapse node that reads it (one per destination layer).
 
 All counts are exact integers, summed over samples; divide by `samples` for per inference.
@@ -40,13 +40,13 @@ class Counts:
     steps: int
     events: dict[str, np.ndarray]                   # Input and LIF nodes
     synaptic_ops: dict[str, dict[str, np.ndarray]]  # synapse node -> flavour -> (steps,)
-    busy_updates: dict[str, np.ndarray]             # LIF nodes
-    neuron_updates: dict[str, np.ndarray]           # LIF nodes: all updates, busy or idle
+    active_updates: dict[str, np.ndarray]           # LIF nodes
+    neuron_updates: dict[str, np.ndarray]           # LIF nodes: all updates, active or inactive
     messages: dict[str, np.ndarray]                 # Input and LIF nodes
     state: dict[str, dict[str, int]] = field(default_factory=dict)   # LIF nodes
 
-    def idle_updates(self, name: str) -> np.ndarray:
-        return self.neuron_updates[name] - self.busy_updates[name]
+    def inactive_updates(self, name: str) -> np.ndarray:
+        return self.neuron_updates[name] - self.active_updates[name]
 
 
 class CountAccumulator:
@@ -86,7 +86,7 @@ class CountAccumulator:
             ops["chip"] += _as_int(every @ per_neuron[self.sources[syn]])
             ops["dense"] += batch * self.wiring[syn].synapses
         for name, seen in activity.neurons.items():
-            c.busy_updates[name] += seen.busy_per_step.cpu().numpy()
+            c.active_updates[name] += seen.active_per_step.cpu().numpy()
             c.neuron_updates[name] += batch * self.neurons[name]
             state = c.state[name]
             for key in ("current_wraps", "voltage_clips", "replay_mismatches"):
@@ -108,7 +108,7 @@ def counts_equal(a: Counts, b: Counts) -> bool:
     """Every count of every node and step, and every state observation, is the same."""
     if (a.samples, a.steps) != (b.samples, b.steps) or a.state != b.state:
         return False
-    tables = ("events", "busy_updates", "neuron_updates", "messages")
+    tables = ("events", "active_updates", "neuron_updates", "messages")
     same = all(getattr(a, t).keys() == getattr(b, t).keys() and all(
         np.array_equal(v, getattr(b, t)[k]) for k, v in getattr(a, t).items()) for t in tables)
     return same and a.synaptic_ops.keys() == b.synaptic_ops.keys() and all(

@@ -25,7 +25,7 @@ PJ = 1e-12                           # joules per picojoule
 COUNT_NAMES = (
     "spikes", "input_events", "spike_messages",
     "synaptic_ops_effective", "synaptic_ops_chip", "synaptic_ops_dense",
-    "neuron_updates", "neuron_updates_busy", "neuron_updates_idle", "macs",
+    "neuron_updates", "neuron_updates_active", "neuron_updates_inactive", "macs",
 )
 SYNAPSE_COUNTS = ("synaptic_ops_effective", "synaptic_ops_chip", "synaptic_ops_dense", "macs")
 KINDS = ("snn", "ann")

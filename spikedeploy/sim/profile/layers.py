@@ -27,8 +27,8 @@ def layer_counts(graph: Graph, counts: Counts, wiring: dict[str, Connectivity]
         events = counts.events[name].sum() * per
         if name in counts.neuron_updates:
             row.update(spikes=events, neuron_updates=counts.neuron_updates[name].sum() * per,
-                       neuron_updates_busy=counts.busy_updates[name].sum() * per,
-                       neuron_updates_idle=counts.idle_updates(name).sum() * per)
+                       neuron_updates_active=counts.active_updates[name].sum() * per,
+                       neuron_updates_inactive=counts.inactive_updates(name).sum() * per)
         else:
             row.update(spikes=0.0, input_events=events)
         layers[name] = row

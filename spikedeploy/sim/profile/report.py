@@ -15,8 +15,8 @@ from .energy import LOIHI2_NOTE
 from .profiler import Profile
 
 CSV_COUNTS = ("neurons", "spikes", "firing_rate", "input_events", "synaptic_ops_effective",
-              "synaptic_ops_chip", "synaptic_ops_dense", "neuron_updates_busy",
-              "neuron_updates_idle", "spike_messages", "macs")
+              "synaptic_ops_chip", "synaptic_ops_dense", "neuron_updates_active",
+              "neuron_updates_inactive", "spike_messages", "macs")
 
 
 def firing_rate(p: Profile, layer: str) -> float:
@@ -46,7 +46,7 @@ def to_dict(p: Profile) -> dict:
         "events": {n: v.tolist() for n, v in c.events.items()},
         "synaptic_ops": {s: {f: v.tolist() for f, v in ops.items()}
                          for s, ops in c.synaptic_ops.items()},
-        "neuron_updates_busy": {n: v.tolist() for n, v in c.busy_updates.items()},
+        "neuron_updates_active": {n: v.tolist() for n, v in c.active_updates.items()},
         "neuron_updates": {n: v.tolist() for n, v in c.neuron_updates.items()},
         "spike_messages": {n: v.tolist() for n, v in c.messages.items()},
     }
@@ -88,13 +88,13 @@ def _si(value: float, unit: str) -> str:
 
 def counts_table(p: Profile) -> str:
     rows = [("layer", "neurons", "spikes", "rate", "syn ops eff", "syn ops chip", "syn ops dense",
-             "busy upd", "idle upd", "messages")]
+             "active upd", "inactive upd", "messages")]
     for r in layer_rows(p):
         spikes = r["spikes"] or r["input_events"]
         rows.append((r["layer"], str(r["neurons"]), f"{spikes:.1f}", f"{r['firing_rate']:.4f}",
                      *(f"{r[k]:.4g}" for k in ("synaptic_ops_effective", "synaptic_ops_chip",
-                                                "synaptic_ops_dense", "neuron_updates_busy",
-                                                "neuron_updates_idle", "spike_messages"))))
+                                                "synaptic_ops_dense", "neuron_updates_active",
+                                                "neuron_updates_inactive", "spike_messages"))))
     return format_table(rows)
 
 

@@ -38,10 +38,10 @@ def test_counts_per_node_and_step_by_hand():
     assert d1["dense"].tolist() == [6, 6, 6, 6]
     assert d2["effective"].tolist() == d2["chip"].tolist() == [0, 1, 0, 2]
     assert d2["dense"].tolist() == [2, 2, 2, 2]
-    # busy: positive input now, or state left from positive input in the step before
-    assert c.busy_updates["n1"].tolist() == [0, 1, 1, 2]
-    assert c.busy_updates["n2"].tolist() == [0, 0, 1, 1]
-    assert c.idle_updates("n1").tolist() == [2, 1, 1, 0]
+    # active: positive input now, or state left from positive input in the step before
+    assert c.active_updates["n1"].tolist() == [0, 1, 1, 2]
+    assert c.active_updates["n2"].tolist() == [0, 0, 1, 1]
+    assert c.inactive_updates("n1").tolist() == [2, 1, 1, 0]
     assert c.messages["x"].tolist() == [2, 1, 1, 1]
     assert c.messages["n1"].tolist() == [0, 1, 0, 2]
     assert c.messages["n2"].tolist() == [0, 0, 0, 0]    # the output layer feeds nothing
@@ -55,11 +55,11 @@ def test_per_inference_sparsity_and_energy_by_hand():
     assert (t["spikes"], t["input_events"], t["spike_messages"]) == (4, 5, 8)
     assert (t["synaptic_ops_effective"], t["synaptic_ops_chip"], t["synaptic_ops_dense"]) == \
         (7, 13, 32)
-    assert (t["neuron_updates_busy"], t["neuron_updates_idle"], t["macs"]) == (6, 6, 8)
+    assert (t["neuron_updates_active"], t["neuron_updates_inactive"], t["macs"]) == (6, 6, 8)
     assert p.sparsity["activation_sparsity"] == pytest.approx(1 - 4 / 12, abs=1e-15)
     assert p.sparsity["connection_sparsity"] == 3 / 8
     energy_pJ = {m: e["dynamic_J"] * 1e12 for m, e in p.energy.items()}
-    # Davies 2018: 13 ops x 23.6 + 6 busy x 81 + 6 idle x 52 + 8 messages x 1.7
+    # Davies 2018: 13 ops x 23.6 + 6 active x 81 + 6 inactive x 52 + 8 messages x 1.7
     assert energy_pJ["loihi-davies2018"] == pytest.approx(306.8 + 486 + 312 + 13.6)
     # SANA-FE: 13 dense-synapse ops x 35.5 + 12 accesses x 51.2 + 6 updates x 21.6
     #          + 4 spikes x 69.3 + 8 messages x 111

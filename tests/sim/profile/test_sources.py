@@ -14,7 +14,7 @@ pytestmark = pytest.mark.lava
 
 def assert_same_counts(a, b):
     assert (a.samples, a.steps) == (b.samples, b.steps)
-    for field in ("events", "busy_updates", "neuron_updates", "messages"):
+    for field in ("events", "active_updates", "neuron_updates", "messages"):
         x, y = getattr(a, field), getattr(b, field)
         assert x.keys() == y.keys()
         for name in x:
@@ -35,4 +35,4 @@ def test_emulator_lava_and_training_give_the_same_counts():
     assert_same_counts(emulated, from_lava)
     assert all(s["replay_mismatches"] == 0 for s in from_lava.state.values())
     assert all(emulated.events[n].sum() > 0 for n in graph.neuron_names)   # every layer fires
-    assert any(emulated.idle_updates(n).sum() > 0 for n in graph.neuron_names)
+    assert any(emulated.inactive_updates(n).sum() > 0 for n in graph.neuron_names)

@@ -25,7 +25,7 @@ def tiny_model(samples: int, overrides=()):
                 module.weight.copy_(model.neuron_for(name).quantize_8bit(module.weight))
             norm = getattr(module, "norm", None)
             if hasattr(norm, "bias"):
-                norm.bias.uniform_(-0.3, 0.3)     # exercise the bias (busy neuron updates)
+                norm.bias.uniform_(-0.3, 0.3)     # exercise the bias (active neuron updates)
     model.set_quantized(True)
     model.eval()
     inputs = frames(splits.heldout.take(samples), cfg.data)
