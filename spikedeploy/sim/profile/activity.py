@@ -1,8 +1,9 @@
 """Replay a network on recorded or emulated activity, watching every neuron's state.
 
 A recording holds spikes only; what a neuron did in between (was its update active or
-inactive, did its 24-bit state overflow) follows from the spikes that reached it. `observe` walks the graph
-like the emulator, with the emulator's own operations, but for each neuron layer it
+inactive, did its 24-bit state overflow) follows from the spikes that reached it. `observe`
+walks the graph like the emulator, with the emulator's own operations, but for each neuron
+layer it
 
 * runs the fixed-point LIF step by step and notes, per step, how many neurons were active and
   whether u wrapped or v clipped at 24 bits, and
