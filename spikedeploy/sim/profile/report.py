@@ -131,6 +131,11 @@ def summary_lines(p: Profile) -> list[str]:
                   else f"static not modelled ({e['static_note']})")
         lines.append(f"  [{e['name']}] {_si(e['dynamic_J'], 'J')} dynamic, {static}")
     lines.append(f"  [loihi2] {LOIHI2_NOTE}")
+    memory_kib = {k: sum(r[k] for r in p.resources.values()) / 8192 for k in (
+        "synaptic_memory_bits", "shared_weight_memory_bits", "neuron_memory_bits")}
+    lines.append(f"memory at the chip's bit widths: {memory_kib['synaptic_memory_bits']:.1f} KiB "
+                 f"of synapses ({memory_kib['shared_weight_memory_bits']:.1f} KiB with shared "
+                 f"kernels), {memory_kib['neuron_memory_bits']:.1f} KiB of neuron state")
     lines.append(f"{p.chip.title}: {sum(r['cores'] for r in p.resources.values())} neuron "
                  f"cores, {p.chips} chip(s) (per-core figures are assumptions, see the JSON)")
     lines += [f"warning: {w['layer']}: {w['message']}" for w in p.warnings]
