@@ -33,6 +33,12 @@ def test_demo_reports_exact_agreement(demo_run, capsys):
     assert summary["spike_agreement_lava_vs_emulator"] == 1.0
     assert summary["spike_agreement_train_vs_emulator"] == 1.0
     assert summary["heldout_samples"] == 96 and summary["lava_samples"] == 3
+    profiled = summary["profile"]
+    assert profiled["counts_agree_lava_vs_emulator"] is True and profiled["samples"] == 96
+    assert set(profiled["energy_per_inference_J"]) == {
+        "loihi-davies2018", "loihi-sanafe", "ann-horowitz2014-fp32", "ann-horowitz2014-int8"}
+    assert (out / "profile" / "profile.json").is_file()
+    assert any(line.startswith("  [loihi-sanafe]") for line in profiled["headline"])
     assert {"checkpoint.pt", "network.h5", "summary.json", "config.toml"} <= {
         p.name for p in out.iterdir()}
 
@@ -48,6 +54,10 @@ def test_stage_commands_chain_through_files(demo_run, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "spike agreement with the emulator: 1.000000" in out
     assert "accuracy:" in out and "spikes/sample" in out
+    assert main(["profile", str(tmp_path / "net.h5"), "--recording", str(tmp_path / "lava.npz"),
+                 "--out", str(tmp_path / "prof"), "--no-plots", "--no-progress"]) == 0
+    profiled = json.loads((tmp_path / "prof" / "profile.json").read_text())
+    assert profiled["source"] == "lava-sim" and profiled["samples"] == 2
     emu, meta = load_recording(tmp_path / "emu.npz")
     lava, _ = load_recording(tmp_path / "lava.npz")
     assert meta["layout"] == "lava" and meta["source"] == "emulator"

@@ -11,10 +11,10 @@ import importlib
 import sys
 
 from ..errors import SpikedeployError
-from . import demo, deploy, export, info, sim, train
+from . import demo, deploy, export, info, profile, sim, train
 from .common import quiet_imports
 
-COMMANDS = (demo, train, export, sim, deploy, info)
+COMMANDS = (demo, train, export, sim, deploy, profile, info)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train spiking ResNets with lava-dl SLAYER and run them bit-exactly on "
                     "Loihi's fixed point: the Lava CPU simulator, our emulator, or Loihi 2.",
         epilog="Stages pass files: train -> checkpoint.pt -> export -> network.h5 -> sim/deploy "
-               "-> recording.npz.  Run `spikedeploy demo` to see all of them once.",
+               "-> recording.npz -> profile.  Run `spikedeploy demo` to see all of them once.",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

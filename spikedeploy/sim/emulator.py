@@ -55,14 +55,14 @@ class Emulator:
         if unknown:
             raise SpikedeployError(f"no node named {', '.join(sorted(unknown))} in the graph")
         pending = {n: len(graph.successors(n)) for n in graph.nodes}
-        values = {graph.input_name: _time_major(torch.as_tensor(inputs), self.device)}
+        values = {graph.input_name: time_major(torch.as_tensor(inputs), self.device)}
         result = {}
         with torch.inference_mode():
             for name in graph.order:
                 if name != graph.input_name:
                     values[name] = self._ops[name]([values[p] for p in graph.predecessors(name)])
                 if name in keep:
-                    result[name] = _sample_major(values[name])
+                    result[name] = sample_major(values[name])
                 for pred in graph.predecessors(name):       # free what no one reads any more
                     pending[pred] -= 1
                     if pending[pred] == 0:
@@ -70,14 +70,14 @@ class Emulator:
         return result
 
 
-def _sample_major(value: torch.Tensor | Spikes) -> torch.Tensor:
+def sample_major(value: torch.Tensor | Spikes) -> torch.Tensor:
     """(T, N, *shape) -> (N, *shape, T); spikes as uint8."""
     if isinstance(value, Spikes):
         value = value.now.to(torch.uint8)
     return value.movedim(0, -1)
 
 
-def _time_major(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def time_major(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     """(N, *shape, T) -> contiguous (T, N, *shape); binary data travels as uint8."""
     small = x.dtype == torch.bool or (x.numel() and int(x.min()) >= 0 and int(x.max()) <= 1)
     x = x.to(device, torch.uint8 if small else torch.int64)

@@ -90,3 +90,66 @@ def lif_kernel(act: np.ndarray, bias: np.ndarray, reset: np.ndarray, factors: tu
          np.ascontiguousarray(reset, np.bool_), int(factors[0]), int(factors[1]),
          int(threshold), spikes, u_trace, v_trace)
     return (spikes, u_trace, v_trace) if return_state else spikes
+
+
+# -- the same recursion, observed (for profiling) ------------------------------------------------
+ACTIVE, WRAPS, CLIPS, MAX_U, MAX_V = range(5)       # slots of the per-run statistics
+
+
+@numba.njit(cache=True, error_model="numpy", boundscheck=False)
+def _step_observed(act, bias, u, v, current_factor, voltage_factor, threshold, spikes, stats):
+    """_step, plus: active updates (non-zero u, v, input or bias before the step), u that had
+    to wrap, v that had to clip, and the largest |u| and |v| the recursion asked for."""
+    for j in range(act.shape[0]):
+        a = np.int64(act[j])
+        if u[j] != 0 or v[j] != 0 or a != 0 or bias[j] != 0:
+            stats[ACTIVE] += 1
+        decayed_u = _rtz_decay(u[j], current_factor)
+        wanted_u = decayed_u + (a << ACT_SHIFT)
+        uu = _wrap_int32(decayed_u + _wrap_int32(a << ACT_SHIFT))
+        uu = uu - 2 * HALF if uu > HALF else uu
+        uu = uu + 2 * HALF if uu <= -HALF else uu
+        wanted_v = _rtz_decay(v[j], voltage_factor) + uu + bias[j]
+        stats[WRAPS] += wanted_u != uu
+        stats[CLIPS] += abs(wanted_v) > HALF - 1
+        stats[MAX_U] = max(stats[MAX_U], abs(wanted_u))
+        stats[MAX_V] = max(stats[MAX_V], abs(wanted_v))
+        vv = min(max(wanted_v, -HALF + 1), HALF - 1)
+        fired = vv > threshold
+        spikes[j] = fired
+        v[j] = 0 if fired else vv
+        u[j] = uu
+
+
+@numba.njit(cache=True, error_model="numpy", boundscheck=False)
+def _run_observed(act, bias, current_factor, voltage_factor, threshold, spikes, active, stats):
+    steps, size = act.shape
+    step_stats = np.zeros(5, np.int64)
+    for block in range((size + BLOCK - 1) // BLOCK):
+        lo = block * BLOCK
+        hi = min(size, lo + BLOCK)
+        u = np.zeros(hi - lo, np.int64)
+        v = np.zeros(hi - lo, np.int64)
+        for t in range(steps):
+            step_stats[:] = 0
+            _step_observed(act[t, lo:hi], bias[lo:hi], u, v, current_factor, voltage_factor,
+                           threshold, spikes[t + 1, lo:hi], step_stats)
+            active[t] += step_stats[ACTIVE]
+            stats[WRAPS] += step_stats[WRAPS]
+            stats[CLIPS] += step_stats[CLIPS]
+            stats[MAX_U] = max(stats[MAX_U], step_stats[MAX_U])
+            stats[MAX_V] = max(stats[MAX_V], step_stats[MAX_V])
+
+
+def lif_observe_kernel(act: np.ndarray, bias: np.ndarray, factors: tuple[int, int],
+                       threshold: int, spike_dtype=np.float32):
+    """lif_kernel without resets, also returning active updates per step (T,) and the totals
+    (wraps, clips, max |u| asked for, max |v| asked for) for the whole run."""
+    steps, size = act.shape
+    spikes = np.empty((steps + 1, size), spike_dtype)
+    spikes[0] = 0
+    active, stats = np.zeros(steps, np.int64), np.zeros(5, np.int64)
+    _run_observed(np.ascontiguousarray(act), np.ascontiguousarray(bias, np.int64),
+                  int(factors[0]), int(factors[1]), int(threshold), spikes, active, stats)
+    return spikes, active, (int(stats[WRAPS]), int(stats[CLIPS]), int(stats[MAX_U]),
+                            int(stats[MAX_V]))

@@ -105,7 +105,7 @@ def lif_op(node: LIF, ctx: OpContext) -> Op:
     params = {}
 
     def run(inputs):
-        activation = _summed(inputs)
+        activation = summed(inputs)
         device = activation.device
         if device not in params:
             params[device] = LIFParams.from_node(node, device)
@@ -116,7 +116,7 @@ def lif_op(node: LIF, ctx: OpContext) -> Op:
     return run
 
 
-def _summed(inputs: list[torch.Tensor]) -> torch.Tensor:
+def summed(inputs: list[torch.Tensor]) -> torch.Tensor:
     """Several synapses into one neuron add up, as Lava adds them: in int32, wrapping. Two
     float32 inputs below 2^23 each (lava_conv_output) add exactly in float32."""
     if len(inputs) == 1:
