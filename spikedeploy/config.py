@@ -34,7 +34,8 @@ class NeuronConfig:
     voltage_decay: float = 0.03
     tau_grad: float = 0.03        # surrogate gradient width, relative to the threshold
     scale_grad: float = 3.0       # surrogate gradient height
-    norm: str = "bias"            # per-channel bias: "bias" (learned), "mean_only" (SLAYER), "none"
+    norm: str = "bias"            # "bias" (learned per channel), "batch" (batch norm of the
+                                  # current, folded at export), "mean_only" (SLAYER's), "none"
 
 
 @dataclass

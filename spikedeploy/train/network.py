@@ -19,6 +19,7 @@ from lava.lib.dl.slayer.synapse import layer as synapse
 from torch import nn
 
 from ..export.exporter import EXPORTERS, export_flatten
+from .neuron import freeze_norm, synapse_weight_hook
 
 SYNAPSE_MODULES = (synapse.Conv, synapse.Dense, synapse.Pool)
 
@@ -73,7 +74,7 @@ class SpikingNetwork(nn.Module):
         if len(sinks) != 1:
             raise ValueError(f"a network needs exactly one output layer, found {sinks}")
         self.output_name = sinks[0]
-        self.quantized = False
+        self.set_quantized(False)       # synapses into batch-normalized neurons need a hook
 
     @property
     def num_classes(self) -> int:
@@ -97,10 +98,14 @@ class SpikingNetwork(nn.Module):
 
     def set_quantized(self, quantized: bool) -> None:
         """Switch synapse weights between float and the chip's 8-bit grid (quantization-aware
-        training: the grid in the forward pass, straight-through gradients)."""
+        training: the grid in the forward pass, straight-through gradients). Quantized, batch
+        norms stay folded with their running statistics also in training mode, so the forward
+        pass is the exported network's."""
         for name, module in self.layers.items():
             if isinstance(module, SYNAPSE_MODULES):
-                module.pre_hook_fx = self.neuron_for(name).quantize_8bit if quantized else None
+                module.pre_hook_fx = synapse_weight_hook(self.neuron_for(name), quantized)
+            elif isinstance(module, cuba.Neuron):
+                freeze_norm(module, quantized)
         self.quantized = quantized
 
 

@@ -32,7 +32,9 @@ class _Builder:
         return name
 
     def neuron(self, name: str, channels: int, *synapses: str) -> str:
-        return self.add(name, make_neuron(self.cfg.neuron, channels), *synapses)
+        """A neuron summing `synapses`. Neurons fed only by sum-pools cannot absorb a scale."""
+        scalable = not all(isinstance(self.layers[s], synapse.Pool) for s in synapses)
+        return self.add(name, make_neuron(self.cfg.neuron, channels, scalable), *synapses)
 
     def conv(self, name: str, source: str, c_in: int, c_out: int, kernel: int) -> str:
         syn = synapse.Conv(c_in, c_out, kernel, padding=kernel // 2,
