@@ -34,7 +34,7 @@ class Flatten(nn.Module):
 EXPORTERS[Flatten] = export_flatten
 
 
-def _synapse_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def synapse_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return module(delay(x, 1))
 
 
@@ -44,7 +44,7 @@ def _plain_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 # How each kind of layer runs in training; every synapse kind has the one-step latency.
 FORWARD: dict[type, Callable[[nn.Module, torch.Tensor], torch.Tensor]] = {
-    **{cls: _synapse_forward for cls in SYNAPSE_MODULES},
+    **{cls: synapse_forward for cls in SYNAPSE_MODULES},
     cuba.Neuron: _plain_forward,
     Flatten: _plain_forward,
 }
@@ -107,6 +107,21 @@ class SpikingNetwork(nn.Module):
             elif isinstance(module, cuba.Neuron):
                 freeze_norm(module, quantized)
         self.quantized = quantized
+
+    def longest_path(self, counts: Callable[[nn.Module], bool]) -> int:
+        """Most layers for which `counts` holds on any path from the input to the output."""
+        length = {self.input_name: 0}
+        for name in self.order:
+            here = int(counts(self.layers[name]))
+            length[name] = here + max(length[p] for p in self.preds[name])
+        return length[self.output_name]
+
+    @property
+    def pipeline_depth(self) -> int:
+        """D: synapses on the longest input -> output path. Each delays by one step, so the
+        input frame of step t has reached the output through every path by step t + D: a
+        sample of T frames needs T + D steps."""
+        return self.longest_path(lambda module: isinstance(module, SYNAPSE_MODULES))
 
 
 def _topological(names: list[str], edges: list[tuple[str, str]], input_name: str) -> list[str]:

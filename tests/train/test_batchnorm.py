@@ -12,6 +12,7 @@ import torch
 from spikedeploy.config import NeuronConfig, load
 from spikedeploy.export import ExportError, export_model
 from spikedeploy.sim import Emulator
+from spikedeploy.train import load_checkpoint, train
 from spikedeploy.train.data import frames, load_splits
 from spikedeploy.train.neuron import CurrentBatchNorm, CurrentBias, make_neuron
 from spikedeploy.train.resnet import build_model
@@ -123,3 +124,18 @@ def test_quantization_aware_training_freezes_batch_norm_into_the_export():
     model.set_quantized(False)                 # float phase: batch statistics again
     model(xt)
     assert not torch.equal(norm.running_mean, before)
+
+
+def test_trained_checkpoint_with_batch_norm_exports_bit_exactly(tmp_path):
+    cfg = load("tiny_bottleneck", ["data.limit=48"])
+    result = train(cfg, tmp_path, progress=False)
+    assert not math.isnan(result.float_accuracy) and 0 <= result.quantized_accuracy <= 1
+    _, model = load_checkpoint(tmp_path / "checkpoint.pt")
+    x = frames(load_splits(cfg.data).heldout.take(16), cfg.data)
+    graph = export_model(model)
+    with torch.no_grad():
+        trained = model(torch.as_tensor(x, dtype=torch.float32), record=True)
+    emulated = Emulator(graph).run(torch.as_tensor(x))
+    for name in graph.neuron_names:
+        np.testing.assert_array_equal(trained[name].to(torch.uint8).numpy(),
+                                      emulated[name].numpy(), err_msg=name)
