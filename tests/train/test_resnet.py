@@ -19,7 +19,8 @@ from spikedeploy.train.resnet import build_model, weighted_depth
 # Stand-in input shapes and classes per data set: building a model needs no data. Imagenette's
 # size is the loader's choice; the depth does not depend on it.
 DATA_SHAPES = {"digits": ((1, 8, 8), 10), "cifar10": ((3, 32, 32), 10),
-               "cifar100": ((3, 32, 32), 100), "imagenette": ((3, 224, 224), 10)}
+               "cifar100": ((3, 32, 32), 100), "imagenette": ((3, 224, 224), 10),
+               "mnist": ((1, 28, 28), 10), "nmnist": ((2, 34, 34), 10)}
 # The input steps T each preset's comment promises, and the N of its ResNet-N name.
 PAPER_PRESETS = {"resnet8_cifar10": (8, 8), "resnet18_cifar10": (8, 18),
                  "resnet50_cifar100": (10, 50), "resnet50_imagenette": (10, 50)}
