@@ -34,16 +34,26 @@ class NeuronConfig:
     voltage_decay: float = 0.03
     tau_grad: float = 0.03        # surrogate gradient width, relative to the threshold
     scale_grad: float = 3.0       # surrogate gradient height
-    norm: str = "bias"            # per-channel bias: "bias" (learned), "mean_only" (SLAYER), "none"
+    norm: str = "bias"            # "bias" (learned per channel), "batch" (batch norm of the
+                                  # current, folded at export), "mean_only" (SLAYER's), "none"
 
 
 @dataclass
 class ModelConfig:
+    """A spiking ResNet; the layouts of ResNet-8/18/34/50 are in docs/guide.md."""
+
     arch: str = "resnet"
+    block: str = "basic"          # "basic": two 3x3 convs; "bottleneck": 1x1, 3x3, 1x1 (4x wide)
+    stem: str = "cifar"           # "cifar": 3x3 conv; "imagenet": 7x7 stride-2 conv, 2x2 sum-pool
+    downsample: str = "pool"      # "pool": sum-pool after every stage; "stride": stride-2 first
+                                  # block in every stage but the first
+    head: str = "flatten"         # "flatten": dense on the flattened map; "global_pool": sum over
+                                  # the map, then dense (one synapse on the chip)
+    width: float = 1.0            # multiplies stem_channels and stage_channels
     stem_channels: int = 16
-    stage_channels: list[int] = field(default_factory=lambda: [16, 32])
+    stage_channels: list[int] = field(default_factory=lambda: [16, 32])   # bottleneck: inner
     blocks_per_stage: list[int] = field(default_factory=lambda: [1, 1])
-    pool_kernel: int = 2          # sum-pool after every stage; 0 turns pooling off
+    pool_kernel: int = 2          # downsample = "pool": sum-pool kernel; 0 turns pooling off
     identity_weight: float = 1.0  # fixed weight of identity shortcuts
     pool_weight: float = 1.0      # fixed weight of sum-pool synapses
     weight_scale: float = 1.0     # multiplies the initial weights

@@ -26,3 +26,32 @@ def check_weight_grid(weight: np.ndarray, layer: str) -> np.ndarray:
         raise SpikedeployError(f"layer '{layer}': odd weights are off the chip's 8-bit grid "
                                "(Lava would silently drop their last bit)")
     return ints
+
+
+# Lava's Conv process model stores `groups` (and kernel, stride, padding, dilation) as int8
+# (lava/proc/conv/models.py, lava-nc 0.10); netx builds the same process, so the same limit.
+LAVA_GROUPS_MAX = 127
+
+
+def regroup(weight: np.ndarray, groups: int) -> tuple[np.ndarray, int]:
+    """The same grouped convolution with at most LAVA_GROUPS_MAX groups.
+
+    `weight` is (C_out, C_in / groups, kH, kW). Neighbouring groups are merged, `factor` at a
+    time, into one group whose kernel is block-diagonal (zeros between the old groups), so
+    every output still sees only its old inputs. The merge uses the largest divisor of
+    `groups` that Lava can store: a depthwise conv over 2048 channels becomes 64 groups of 32
+    (32 synapses per output instead of 1), not a dense 2048 x 2048 conv.
+    """
+    if groups <= LAVA_GROUPS_MAX:
+        return weight, groups
+    merged = max(d for d in range(1, LAVA_GROUPS_MAX + 1) if groups % d == 0)
+    factor = groups // merged
+    c_out, c_in_group = weight.shape[:2]
+    # Output channel o was in old group o // (c_out / groups), at slot (old group % factor)
+    # of its new group; its kernel goes to that slot's input channels.
+    slot = (np.arange(c_out) // (c_out // groups)) % factor
+    wide = np.zeros((c_out, c_in_group * factor, *weight.shape[2:]), weight.dtype)
+    for j in range(factor):
+        rows = slot == j
+        wide[rows, j * c_in_group:(j + 1) * c_in_group] = weight[rows]
+    return wide, merged

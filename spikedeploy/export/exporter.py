@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import GraphError, SpikedeployError
 from ..graph import LIF, Conv, Dense, Flatten, Graph, Input, Node, SumPool
-from .checks import check_weight_grid
+from .checks import LAVA_GROUPS_MAX, check_weight_grid, regroup
 
 
 class Exportable(Protocol):
@@ -47,10 +47,23 @@ def _weight(module: nn.Module) -> torch.Tensor:
     return module.weight
 
 
-def _grid_weight(model: Exportable, name: str) -> np.ndarray:
-    """Float weight -> integer file units (w * 64), through the destination neuron's quantizer."""
-    quantizer = model.neuron_for(name).quantize_8bit
-    weight = quantizer(_weight(model.layers[name]).detach().clone(), descale=True)
+# Neuron `norm` module type -> how it scales the weights of every synapse into its neuron
+# (batch-norm folding). Train registers its own; training's forward pass applies the same.
+WEIGHT_FOLDS: dict[type, Callable[[nn.Module, torch.Tensor], torch.Tensor]] = {}
+
+
+def grid_weight(model: Exportable, name: str) -> np.ndarray:
+    """Float weight -> integer file units (w * 64): folded by the destination neuron's norm if
+    it folds, then through that neuron's quantizer, as the quantized forward pass does."""
+    neuron = model.neuron_for(name)
+    weight = _weight(model.layers[name]).detach().clone()
+    fold = WEIGHT_FOLDS.get(type(neuron.norm))
+    if fold is not None:
+        try:
+            weight = fold(neuron.norm, weight)
+        except SpikedeployError as err:
+            raise ExportError(f"layer '{name}': {err.message}") from None
+    weight = neuron.quantize_8bit(weight, descale=True)
     return check_weight_grid(weight.cpu().numpy(), name)
 
 
@@ -63,14 +76,14 @@ def _pair(value, name: str, what: str) -> tuple[int, int]:
 
 def export_conv(model: Exportable, name: str, shapes) -> Node:
     module = model.layers[name]
-    return Conv(weight=_grid_weight(model, name)[..., 0],
-                stride=_pair(module.stride, name, "stride"),
+    weight, groups = regroup(grid_weight(model, name)[..., 0], module.groups)
+    return Conv(weight=weight, stride=_pair(module.stride, name, "stride"),
                 padding=_pair(module.padding, name, "padding"),
-                dilation=_pair(module.dilation, name, "dilation"), groups=module.groups)
+                dilation=_pair(module.dilation, name, "dilation"), groups=groups)
 
 
 def export_dense(model: Exportable, name: str, shapes) -> Node:
-    weight = _grid_weight(model, name)
+    weight = grid_weight(model, name)
     return Dense(weight=weight.reshape(weight.shape[0], -1))
 
 
@@ -85,8 +98,14 @@ def export_pool(model: Exportable, name: str, shapes) -> Node:
         raise ExportError(f"layer '{name}': sum-pool must tile its {size[0]}x{size[1]} input "
                           f"exactly (stride == kernel, no padding); got kernel {kernel}, "
                           f"stride {stride}")
-    weight = _grid_weight(model, name).reshape(-1)
-    return SumPool(kernel=kernel, weight=int(weight[0]), stride=stride)
+    weight = int(grid_weight(model, name).reshape(-1)[0])
+    channels = shapes[source][0]
+    if channels <= LAVA_GROUPS_MAX:
+        return SumPool(kernel=kernel, weight=weight, stride=stride)
+    # Too many channels for Lava's depthwise conv: the same sum as a grouped conv.
+    depthwise = np.full((channels, 1, *kernel), weight, np.int64)
+    wide, groups = regroup(depthwise, channels)
+    return Conv(weight=wide, stride=stride, groups=groups)
 
 
 def _mean_only_bias(norm: MeanOnlyBatchNorm) -> torch.Tensor:

@@ -19,6 +19,7 @@ from lava.lib.dl.slayer.synapse import layer as synapse
 from torch import nn
 
 from ..export.exporter import EXPORTERS, export_flatten
+from .neuron import freeze_norm, synapse_weight_hook
 
 SYNAPSE_MODULES = (synapse.Conv, synapse.Dense, synapse.Pool)
 
@@ -33,7 +34,7 @@ class Flatten(nn.Module):
 EXPORTERS[Flatten] = export_flatten
 
 
-def _synapse_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def synapse_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return module(delay(x, 1))
 
 
@@ -43,7 +44,7 @@ def _plain_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
 
 # How each kind of layer runs in training; every synapse kind has the one-step latency.
 FORWARD: dict[type, Callable[[nn.Module, torch.Tensor], torch.Tensor]] = {
-    **{cls: _synapse_forward for cls in SYNAPSE_MODULES},
+    **{cls: synapse_forward for cls in SYNAPSE_MODULES},
     cuba.Neuron: _plain_forward,
     Flatten: _plain_forward,
 }
@@ -73,7 +74,7 @@ class SpikingNetwork(nn.Module):
         if len(sinks) != 1:
             raise ValueError(f"a network needs exactly one output layer, found {sinks}")
         self.output_name = sinks[0]
-        self.quantized = False
+        self.set_quantized(False)       # synapses into batch-normalized neurons need a hook
 
     @property
     def num_classes(self) -> int:
@@ -97,11 +98,30 @@ class SpikingNetwork(nn.Module):
 
     def set_quantized(self, quantized: bool) -> None:
         """Switch synapse weights between float and the chip's 8-bit grid (quantization-aware
-        training: the grid in the forward pass, straight-through gradients)."""
+        training: the grid in the forward pass, straight-through gradients). Quantized, batch
+        norms stay folded with their running statistics also in training mode, so the forward
+        pass is the exported network's."""
         for name, module in self.layers.items():
             if isinstance(module, SYNAPSE_MODULES):
-                module.pre_hook_fx = self.neuron_for(name).quantize_8bit if quantized else None
+                module.pre_hook_fx = synapse_weight_hook(self.neuron_for(name), quantized)
+            elif isinstance(module, cuba.Neuron):
+                freeze_norm(module, quantized)
         self.quantized = quantized
+
+    def longest_path(self, counts: Callable[[nn.Module], bool]) -> int:
+        """Most layers for which `counts` holds on any path from the input to the output."""
+        length = {self.input_name: 0}
+        for name in self.order:
+            here = int(counts(self.layers[name]))
+            length[name] = here + max(length[p] for p in self.preds[name])
+        return length[self.output_name]
+
+    @property
+    def pipeline_depth(self) -> int:
+        """D: synapses on the longest input -> output path. Each delays by one step, so the
+        input frame of step t has reached the output through every path by step t + D: a
+        sample of T frames needs T + D steps."""
+        return self.longest_path(lambda module: isinstance(module, SYNAPSE_MODULES))
 
 
 def _topological(names: list[str], edges: list[tuple[str, str]], input_name: str) -> list[str]:

@@ -23,6 +23,9 @@ def tiny(overrides=()):
 
 @pytest.mark.parametrize("overrides", [
     [], ["data.encoding=rate"], ["model.neuron.norm=mean_only"], ["model.neuron.norm=none"],
+    # off the chip's grids: SLAYER quantizes threshold (1/64) and decays (1/4096) as Lava does
+    ["model.neuron.threshold=1.2345", "model.neuron.current_decay=0.2222",
+     "model.neuron.voltage_decay=0.0333"],
 ])
 def test_quantized_forward_equals_emulator_on_every_neuron(overrides):
     torch.manual_seed(0)
