@@ -62,13 +62,29 @@ class ModelConfig:
 
 @dataclass
 class DataConfig:
-    name: str = "digits"          # offline default: scikit-learn's 8x8 digits
+    """A data set, its encoding into input frames, and training augmentations (docs/guide.md,
+    "Data")."""
+
+    name: str = "digits"          # offline default: scikit-learn's 8x8 digits; also "mnist",
+                                  # "cifar10", "cifar100", "imagenette", "nmnist" (need root)
     root: str = ""                # directory of a data set on disk, for those that need one
-    encoding: str = "direct"      # "direct": graded intensities every step; "rate": spikes
+    encoding: str = "direct"      # "direct": graded intensities every step; "rate": spikes;
+                                  # "events": event counts per time bin (nmnist)
     time_steps: int = 16          # simulation steps per sample, pipeline latency included
-    heldout_fraction: float = 0.2
-    split_seed: int = 0
+    heldout_fraction: float = 0.2 # digits only: the others have their own test split
+    split_seed: int = 0           # digits' split; the file order of folder-tree data sets
     limit: int = 0                # use only the first N samples of each split (0: all)
+    intensity_levels: int = 0     # requantize pixels to 0..L, fewer bits per graded input
+                                  # spike (0: the data set's own, 16 digits, 255 the others)
+    image_size: int = 0           # imagenette: side of the square images in pixels (0: 128)
+    augment: list[str] = field(default_factory=list)   # training split only, in order:
+                                  # "flip", "pad_crop", "resized_crop"
+    crop_padding_px: int = 4      # pad_crop: zero padding per side (CIFAR: 4, He et al. 2016)
+    resized_crop_min_area: float = 0.35   # resized_crop: smallest fraction of the image
+                                  # (fast.ai's Imagenette setting)
+    event_window_us: int = 300_000  # events: the window cut into time_steps bins (N-MNIST:
+                                  # three saccades of about 100 ms each, Orchard et al. 2015)
+    event_clip: int = 1           # events: largest count per pixel and bin (1: binary spikes)
 
 
 @dataclass
