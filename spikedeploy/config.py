@@ -32,8 +32,9 @@ class NeuronConfig:
     threshold: float = 1.25
     current_decay: float = 0.25
     voltage_decay: float = 0.03
-    tau_grad: float = 0.03        # surrogate gradient width, relative to the threshold
-    scale_grad: float = 3.0       # surrogate gradient height
+    # Surrogate spike derivative peak * exp(-|v - threshold| / width), with SLAYER's constants:
+    tau_grad: float = 0.03        # width = 100 * tau_grad * threshold
+    scale_grad: float = 3.0       # peak = 0.1 * scale_grad / (2 * width)
     norm: str = "bias"            # "bias" (learned per channel), "batch" (batch norm of the
                                   # current, folded at export), "mean_only" (SLAYER's), "none"
 
@@ -57,6 +58,7 @@ class ModelConfig:
     identity_weight: float = 1.0  # fixed weight of identity shortcuts
     pool_weight: float = 1.0      # fixed weight of sum-pool synapses
     weight_scale: float = 1.0     # multiplies the initial weights
+    twin: str = "none"            # "none": the spiking network; "ann": its float ANN twin
     neuron: NeuronConfig = field(default_factory=NeuronConfig)
 
 
@@ -95,8 +97,22 @@ class TrainConfig:
     lr: float = 0.003
     weight_decay: float = 0.0
     seed: int = 0
-    device: str = "cpu"
+    device: str = "cpu"           # "cpu", "cuda" (SLAYER's CUDA kernels), "auto": cuda if present
     threads: int = 0              # torch CPU threads; 0 leaves torch's default
+
+
+@dataclass
+class DiagnosticsConfig:
+    """Gradient-flow checks on each synapse's weight-gradient RMS, averaged over an epoch."""
+
+    # 10 x Adam's eps (1e-8): gradients smaller than that hardly move the weights any more.
+    grad_rms_min: float = 1e-7    # below: vanishing
+    # The loss's own gradient on output spike counts is at most 1 per count: far above is a
+    # surrogate gradient that grows through depth or time.
+    grad_rms_max: float = 10.0    # above: exploding
+    # Four orders of magnitude from the median layer (the demo spans about 1/25 to 1000 x).
+    grad_ratio_max: float = 1e4   # this many times above (below) the median layer: explodes
+    plots: bool = True            # write training_curve.png and grad_rms.png every epoch
 
 
 @dataclass
@@ -112,6 +128,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    diagnostics: DiagnosticsConfig = field(default_factory=DiagnosticsConfig)
     deploy: DeployConfig = field(default_factory=DeployConfig)
 
     def to_dict(self) -> dict[str, Any]:
