@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import statistics
-
 from dataclasses import dataclass
 
 import torch
@@ -33,7 +32,8 @@ class Surrogate:
     """SLAYER's surrogate spike derivative, in the neuron's voltage units (threshold's units):
 
         d spike / d v = peak * exp(-|v - threshold| / width)
-        width = TAU_RHO_MULT * tau_grad * threshold,   peak = SCALE_RHO_MULT * scale_grad / (2 width)
+        width = TAU_RHO_MULT * tau_grad * threshold
+        peak = SCALE_RHO_MULT * scale_grad / (2 * width)
 
     with SLAYER's cuba constants TAU_RHO_MULT = 100 and SCALE_RHO_MULT = 0.1: `tau_grad` sets
     the width, `scale_grad` the area (the height for a given width).

@@ -1,42 +1,95 @@
 """The training loop: float epochs, then quantization-aware epochs on the chip's weight grid.
 
-A run folder holds everything a run produced: config.toml (resolved), metrics.json and
-metrics.csv (one row per epoch), checkpoint.pt (written atomically after every epoch, so a killed
-run resumes losing at most the epoch in progress).
+One loop for one process or many (DDP, see distributed.py), for the spiking network or its
+float ANN twin (twin.py). After every epoch, callbacks run with the run and the epoch's metrics
+row; the first ones (rank 0 only) write the run folder:
+
+  config.toml          the resolved config (pass it to --config to repeat the run)
+  checkpoint.pt        weights, optimizer, schedule, history: resume loses at most one epoch
+  metrics.json / .csv  one row per epoch, gradient RMS per synapse included
+  training_curve.png   loss and accuracies per epoch
+  grad_rms.png         gradient RMS against depth, one line per epoch
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
+import logging
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from lava.lib.dl.slayer.neuron import cuba
+from torch import nn
 
-from ..atomic import atomic_path, write_text
+from ..atomic import write_text
 from ..config import Config, from_dict, to_toml
 from ..errors import SpikedeployError
 from ..progress import bar
-from .data import FrameDataset, ImageSet, load_splits, message_bits
+from . import plots
+from .checkpoint import CHECKPOINT, RunState, model_kind, read_checkpoint, restore, save_checkpoint
+from .data import FrameDataset, ImageSet, Splits, load_splits, message_bits
+from .device import check_slayer_kernels, resolve_device
+from .diagnostics import GradientMonitor, gradient_warnings, surrogate_of
+from .distributed import (
+    SINGLE_PROCESS,
+    ShardedBatches,
+    World,
+    process_group,
+    share_from_main,
+    sum_over_processes,
+    sync_buffers,
+    wrap,
+)
+from .metrics import write_metrics
 from .network import SpikingNetwork
 from .resnet import build_model
+from .twin import ModelKind
 
-CHECKPOINT = "checkpoint.pt"
+log = logging.getLogger("spikedeploy.train")
 
 
 @dataclass
 class TrainResult:
-    model: SpikingNetwork
+    model: nn.Module                       # the SpikingNetwork (or its AnnTwin), unwrapped
     run_dir: Path
-    float_accuracy: float          # held-out, float weights, end of the float phase
-    quantized_accuracy: float      # held-out, chip-grid weights, end of training
+    float_accuracy: float                  # held-out, float weights, end of the float phase
+    quantized_accuracy: float | None       # held-out, chip-grid weights, end; None for a twin
     history: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """Everything one training process works with; callbacks receive it after every epoch."""
+
+    cfg: Config
+    run_dir: Path
+    world: World
+    device: torch.device
+    kind: ModelKind
+    splits: Splits
+    model: nn.Module                       # what checkpoints store
+    step_model: nn.Module                  # what the steps call: `model`, or DDP around it
+    optimizer: torch.optim.Optimizer
+    schedule: torch.optim.lr_scheduler.LRScheduler
+    sampler: ShardedBatches
+    monitor: GradientMonitor
+    state: RunState
+
+    @property
+    def total_epochs(self) -> int:
+        return self.cfg.train.float_epochs + self.cfg.train.qat_epochs
+
+    @property
+    def float_epochs(self) -> int:
+        return self.cfg.train.float_epochs if self.kind.spiking else self.total_epochs
+
+
+Callback = Callable[[Run, dict], None]
 
 
 def seed_everything(seed: int) -> None:
@@ -50,20 +103,181 @@ def model_for(cfg: Config, images: ImageSet) -> SpikingNetwork:
                        message_bits(cfg.data, images.levels))
 
 
-def _io(model: SpikingNetwork) -> dict:
-    """What it takes to rebuild the model without loading its data set."""
-    return {"input_shape": list(model.input_shape), "num_classes": model.num_classes,
-            "input_message_bits": model.input_message_bits}
+def train(cfg: Config, run_dir: str | Path, progress: bool = True, resume: bool = False,
+          world: World = SINGLE_PROCESS, callbacks: Sequence[Callback] = ()) -> TrainResult:
+    """Train per `cfg` into `run_dir`; `world` says which of several DDP processes this is.
+
+    `callbacks` run after every epoch, after the run folder is written (rank 0) and on every
+    process.
+    """
+    device = resolve_device(cfg.train.device, world)
+    with process_group(world, device):
+        run = _prepare(cfg, Path(run_dir), world, device, resume)
+        every_epoch = (*(_RUN_FOLDER if world.is_main else ()), *callbacks)
+        for epoch in range(run.state.epoch, run.total_epochs):
+            row = _run_epoch(run, epoch, progress)
+            for callback in every_epoch:
+                callback(run, row)
+        return _finish(run)
+
+
+def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
+             resume: bool) -> Run:
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_text(run_dir / "config.toml", to_toml(cfg))
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    kind = model_kind(cfg)
+    if kind.spiking:
+        check_slayer_kernels(device)
+    seed_everything(cfg.train.seed)
+    splits = load_splits(cfg.data)
+    model = kind.make(model_for(cfg, splits.train)).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
+                                 weight_decay=cfg.train.weight_decay)
+    total = cfg.train.float_epochs + cfg.train.qat_epochs
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(total, 1))
+    state = RunState()
+    checkpoint = share_from_main(_resume_checkpoint(run_dir, cfg) if resume and world.is_main
+                                 else None, world)
+    if checkpoint is not None:
+        state = restore(checkpoint, model, optimizer, schedule)
+    sampler = ShardedBatches(len(splits.train), cfg.train.batch_size, cfg.train.seed, world)
+    if world.is_main and kind.spiking:
+        _log_surrogate(model)
+    return Run(cfg, run_dir, world, device, kind, splits, model, wrap(model, world, device),
+               optimizer, schedule, sampler, GradientMonitor(model), state)
+
+
+def _resume_checkpoint(run_dir: Path, cfg: Config) -> dict | None:
+    path = run_dir / CHECKPOINT
+    if not path.exists():
+        return None
+    checkpoint = read_checkpoint(path)
+    before = from_dict(checkpoint["config"], str(path))
+    for section in ("model", "data"):
+        if getattr(before, section) != getattr(cfg, section):
+            raise SpikedeployError(f"was trained with another [{section}] config; resume with "
+                                   f"--config {run_dir / 'config.toml'}", path)
+    return checkpoint
+
+
+def _log_surrogate(model: nn.Module) -> None:
+    neuron = next(m for m in model.layers.values() if isinstance(m, cuba.Neuron))
+    shape = surrogate_of(neuron)
+    log.info("surrogate spike derivative: peak %.3g, width %.3g (threshold %.3g)",
+             shape.peak, shape.width, neuron.threshold)
+
+
+def _run_epoch(run: Run, epoch: int, progress: bool) -> dict:
+    run.model.set_quantized(epoch >= run.float_epochs)
+    row = _train_epoch(run, epoch, progress)
+    run.schedule.step()
+    row["heldout_accuracy"] = heldout_accuracy(run)
+    row["grad_rms"] = run.monitor.epoch_means()
+    row["grad_warnings"] = gradient_warnings(row["grad_rms"], run.cfg.diagnostics)
+    run.state.history.append(row)
+    if epoch + 1 == run.float_epochs:
+        run.state.float_accuracy = row["heldout_accuracy"]
+    run.state.epoch = epoch + 1
+    return row
+
+
+def _train_epoch(run: Run, epoch: int, progress: bool) -> dict:
+    run.step_model.train()
+    run.sampler.set_epoch(epoch)
+    # A generator of its own keeps the loader from drawing on the global random state.
+    loader = torch.utils.data.DataLoader(FrameDataset(run.splits.train, run.cfg.data),
+                                         batch_sampler=run.sampler, generator=torch.Generator())
+    start, loss_sum, correct, seen = time.time(), 0.0, 0, 0
+    phase = "qat" if run.model.quantized else "float"
+    batches = bar(loader, progress and run.world.is_main, unit="batch",
+                  desc=f"epoch {epoch + 1}/{run.total_epochs} ({phase})")
+    for (x, y), global_count in zip(batches, run.sampler.global_sizes(), strict=True):
+        x, y = x.to(run.device), y.to(run.device)
+        counts = run.step_model(x).sum(-1)     # spike counts (the twin: logits)
+        loss = F.cross_entropy(counts, y)
+        run.optimizer.zero_grad()
+        # DDP averages gradients over processes: weight this shard by its share of the batch.
+        (loss * (len(y) * run.world.world_size / global_count)).backward()
+        run.monitor.record()
+        run.optimizer.step()
+        loss_sum += loss.item() * len(y)
+        correct += int((counts.argmax(1) == y).sum())
+        seen += len(y)
+        batches.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
+    loss_sum, correct, seen = sum_over_processes([loss_sum, correct, seen], run.world,
+                                                 run.device)
+    return {"epoch": epoch + 1, "phase": phase, "loss": loss_sum / max(seen, 1),
+            "train_accuracy": correct / max(seen, 1), "lr": run.optimizer.param_groups[0]["lr"],
+            "seconds": round(time.time() - start, 2)}
+
+
+def heldout_accuracy(run: Run) -> float:
+    """Accuracy on the held-out split; each process scores every world_size-th sample."""
+    sync_buffers(run.model, run.world)
+    dataset = FrameDataset(run.splits.heldout, run.cfg.data)
+    mine = torch.utils.data.Subset(dataset, range(run.world.rank, len(dataset),
+                                                  run.world.world_size))
+    loader = torch.utils.data.DataLoader(mine, batch_size=run.cfg.deploy.emulator_batch)
+    was_training, correct = run.model.training, 0
+    run.model.eval()
+    with torch.no_grad():
+        for x, y in loader:
+            counts = run.model(x.to(run.device)).sum(-1).cpu()
+            correct += int((counts.argmax(1) == y).sum())
+    run.model.train(was_training)
+    correct, count = sum_over_processes([correct, len(mine)], run.world, run.device)
+    return correct / max(count, 1)
+
+
+def _finish(run: Run) -> TrainResult:
+    state = run.state
+    if state.float_accuracy is None:       # no float phase recorded: measure it now
+        run.model.set_quantized(False)
+        state.float_accuracy = heldout_accuracy(run)
+    quantized = None
+    if run.kind.spiking:
+        run.model.set_quantized(True)
+        quantized = heldout_accuracy(run)
+    return TrainResult(run.model, run.run_dir, state.float_accuracy, quantized, state.history)
+
+
+# -- what rank 0 does after every epoch -----------------------------------------------------
+def _save(run: Run, row: dict) -> None:
+    save_checkpoint(run.run_dir / CHECKPOINT, run.cfg, run.model, run.optimizer, run.schedule,
+                    run.state)
+    write_metrics(run.run_dir, run.state.history)
+
+
+def _plot(run: Run, row: dict) -> None:
+    if run.cfg.diagnostics.plots:
+        plots.plot_training_curve(run.state.history, run.run_dir / plots.TRAINING_CURVE)
+        plots.plot_gradient_flow(run.state.history, run.run_dir / plots.GRAD_RMS,
+                                 run.cfg.diagnostics)
+
+
+def _log(run: Run, row: dict) -> None:
+    log.info("epoch %d/%d (%s): loss %.4f, training accuracy %.4f, held-out %.4f, %.1f s",
+             row["epoch"], run.total_epochs, row["phase"], row["loss"], row["train_accuracy"],
+             row["heldout_accuracy"], row["seconds"])
+    for warning in row["grad_warnings"]:
+        log.warning("warning: epoch %d: %s", row["epoch"], warning)
+
+
+_RUN_FOLDER: tuple[Callback, ...] = (_save, _plot, _log)
 
 
 @torch.no_grad()
-def predict(model: SpikingNetwork, images: ImageSet, cfg: Config) -> np.ndarray:
-    """Output spike counts (N, classes) of the model in evaluation mode."""
+def predict(model: nn.Module, images: ImageSet, cfg: Config) -> np.ndarray:
+    """Output spike counts (N, classes) of the model in evaluation mode, on the model's device."""
+    device = next(model.parameters()).device
     was_training = model.training
     model.eval()
     loader = torch.utils.data.DataLoader(FrameDataset(images, cfg.data),
                                          batch_size=cfg.deploy.emulator_batch)
-    counts = [model(x.to(cfg.train.device)).sum(-1).cpu() for x, _ in loader]
+    counts = [model(x.to(device)).sum(-1).cpu() for x, _ in loader]
     model.train(was_training)
     return torch.cat(counts).numpy()
 
@@ -71,134 +285,3 @@ def predict(model: SpikingNetwork, images: ImageSet, cfg: Config) -> np.ndarray:
 def accuracy(counts: np.ndarray, labels: np.ndarray) -> float:
     """Argmax of spike counts; ties go to the lowest class index, as in every stage."""
     return float((counts.argmax(1) == labels).mean())
-
-
-def train(cfg: Config, run_dir: str | Path, progress: bool = True,
-          resume: bool = False) -> TrainResult:
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_text(run_dir / "config.toml", to_toml(cfg))
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
-    seed_everything(cfg.train.seed)
-    splits = load_splits(cfg.data)
-    model = model_for(cfg, splits.train).to(cfg.train.device)
-    total = cfg.train.float_epochs + cfg.train.qat_epochs
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
-                                 weight_decay=cfg.train.weight_decay)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(total, 1))
-    state = {"epoch": 0, "history": [], "float_accuracy": None}
-    if resume and (run_dir / CHECKPOINT).exists():
-        state = _restore(run_dir / CHECKPOINT, model, optimizer, schedule)
-    generator = torch.Generator().manual_seed(cfg.train.seed)
-    loader = torch.utils.data.DataLoader(FrameDataset(splits.train, cfg.data),
-                                         batch_size=cfg.train.batch_size, shuffle=True,
-                                         generator=generator)
-    for epoch in range(state["epoch"], total):
-        model.set_quantized(epoch >= cfg.train.float_epochs)
-        generator.manual_seed(cfg.train.seed + epoch)      # same batches after a resume
-        row = _train_epoch(model, loader, optimizer, cfg, epoch, total, progress)
-        schedule.step()
-        row["heldout_accuracy"] = accuracy(predict(model, splits.heldout, cfg),
-                                           splits.heldout.labels)
-        state["history"].append(row)
-        if epoch + 1 == cfg.train.float_epochs:
-            state["float_accuracy"] = row["heldout_accuracy"]
-        state["epoch"] = epoch + 1
-        _save(run_dir, cfg, model, optimizer, schedule, state)
-    return _finish(cfg, model, splits, run_dir, state)
-
-
-def _finish(cfg: Config, model: SpikingNetwork, splits, run_dir: Path, state) -> TrainResult:
-    if state["float_accuracy"] is None:       # no float phase recorded: measure it now
-        model.set_quantized(False)
-        state["float_accuracy"] = accuracy(predict(model, splits.heldout, cfg),
-                                           splits.heldout.labels)
-    model.set_quantized(True)
-    quantized = accuracy(predict(model, splits.heldout, cfg), splits.heldout.labels)
-    return TrainResult(model, run_dir, state["float_accuracy"], quantized, state["history"])
-
-
-def _train_epoch(model, loader, optimizer, cfg: Config, epoch: int, total: int,
-                 progress: bool) -> dict:
-    model.train()
-    start, loss_sum, correct, seen = time.time(), 0.0, 0, 0
-    phase = "qat" if model.quantized else "float"
-    batches = bar(loader, progress, desc=f"epoch {epoch + 1}/{total} ({phase})", unit="batch")
-    for x, y in batches:
-        x, y = x.to(cfg.train.device), y.to(cfg.train.device)
-        counts = model(x).sum(-1)
-        loss = F.cross_entropy(counts, y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.item() * len(y)
-        correct += int((counts.argmax(1) == y).sum())
-        seen += len(y)
-        batches.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
-    return {"epoch": epoch + 1, "phase": phase, "loss": loss_sum / max(seen, 1),
-            "train_accuracy": correct / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
-            "seconds": round(time.time() - start, 2)}
-
-
-def _save(run_dir: Path, cfg: Config, model, optimizer, schedule, state) -> None:
-    checkpoint = {
-        "config": cfg.to_dict(), "io": _io(model), "model": model.state_dict(),
-        "quantized": model.quantized,
-        "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
-        "epoch": state["epoch"], "history": state["history"],
-        "float_accuracy": state["float_accuracy"],
-    }
-    with atomic_path(run_dir / CHECKPOINT) as tmp:
-        torch.save(checkpoint, tmp)
-    write_text(run_dir / "metrics.json", json.dumps(state["history"], indent=2))
-    write_text(run_dir / "metrics.csv", _csv(state["history"]))
-
-
-def _csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-def _read_checkpoint(path: Path) -> dict:
-    if not path.is_file():
-        raise SpikedeployError("no such checkpoint", path)
-    try:
-        # weights_only: a checkpoint is data; never unpickle arbitrary objects from it.
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:           # torch raises many types for a bad file
-        raise SpikedeployError(f"not a readable checkpoint ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0][:120]})", path) from None
-    if not isinstance(checkpoint, dict) or not {"config", "io", "model"} <= set(checkpoint):
-        raise SpikedeployError("not a spikedeploy checkpoint (no config or model)", path)
-    return checkpoint
-
-
-def _restore(path: Path, model, optimizer, schedule) -> dict:
-    checkpoint = _read_checkpoint(path)
-    model.load_state_dict(checkpoint["model"])
-    model.set_quantized(checkpoint["quantized"])
-    optimizer.load_state_dict(checkpoint["optimizer"])
-    schedule.load_state_dict(checkpoint["schedule"])
-    return {"epoch": checkpoint["epoch"], "history": checkpoint["history"],
-            "float_accuracy": checkpoint["float_accuracy"]}
-
-
-def load_checkpoint(path: str | Path) -> tuple[Config, SpikingNetwork]:
-    """The configuration and the trained model (in evaluation mode) stored in a checkpoint."""
-    path = Path(path)
-    checkpoint = _read_checkpoint(path)
-    cfg = from_dict(checkpoint["config"], str(path))
-    io_ = checkpoint["io"]
-    model = build_model(cfg.model, tuple(io_["input_shape"]), io_["num_classes"],
-                        io_["input_message_bits"])
-    try:
-        model.load_state_dict(checkpoint["model"])
-    except RuntimeError as err:
-        raise SpikedeployError(f"checkpoint does not match its own config "
-                               f"({str(err).splitlines()[0]})", path) from None
-    model.set_quantized(checkpoint.get("quantized", True))
-    return cfg, model.eval()

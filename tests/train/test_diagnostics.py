@@ -8,8 +8,12 @@ import pytest
 import torch
 
 from spikedeploy.config import DiagnosticsConfig, NeuronConfig, load
-from spikedeploy.train.diagnostics import (GradientMonitor, gradient_warnings,
-                                           monitored_synapses, surrogate_of)
+from spikedeploy.train.diagnostics import (
+    GradientMonitor,
+    gradient_warnings,
+    monitored_synapses,
+    surrogate_of,
+)
 from spikedeploy.train.neuron import make_neuron
 from spikedeploy.train.resnet import build_model
 
