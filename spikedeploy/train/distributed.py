@@ -51,14 +51,25 @@ class World:
 SINGLE_PROCESS = World()
 
 
+# Tensors we handed to collectives, held until the group is gone. torch 2.3's Gloo worker
+# thread drops its reference to a finished operation's tensors a moment after the caller sees
+# it finish; if that was the last reference it needs the GIL, while ~ProcessGroupGloo holds the
+# GIL and joins that thread: a deadlock at exit (seen in `torchrun` runs started from pytest).
+_HANDED_TO_COLLECTIVES: list[torch.Tensor] = []
+
+
 @contextlib.contextmanager
 def process_group(world: World, device: torch.device) -> Iterator[None]:
     """Join the process group for the run (if there is more than one process), leave it after.
 
-    A group the caller already set up is used as it is and left alone.
+    A group the caller already set up is used as it is and left alone. Release everything that
+    holds the group (DDP) inside the block, so that it ends here.
     """
     if not world.distributed or dist.is_initialized():
-        yield
+        try:
+            yield
+        finally:
+            _HANDED_TO_COLLECTIVES.clear()
         return
     dist.init_process_group(BACKENDS[device.type], init_method=world.init_method,
                             rank=world.rank, world_size=world.world_size)
@@ -66,6 +77,7 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
+        _HANDED_TO_COLLECTIVES.clear()
 
 
 def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
@@ -121,6 +133,7 @@ def sum_over_processes(values: list[float], world: World, device: torch.device) 
         return list(values)
     tensor = torch.tensor(values, dtype=torch.float64, device=device)
     dist.all_reduce(tensor)
+    _HANDED_TO_COLLECTIVES.append(tensor)
     return tensor.tolist()
 
 

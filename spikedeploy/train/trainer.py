@@ -118,7 +118,9 @@ def train(cfg: Config, run_dir: str | Path, progress: bool = True, resume: bool 
             row = _run_epoch(run, epoch, progress)
             for callback in every_epoch:
                 callback(run, row)
-        return _finish(run)
+        result = _finish(run)
+        del run                   # DDP holds the process group: release it before the group
+    return result
 
 
 def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
