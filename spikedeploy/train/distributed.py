@@ -51,13 +51,6 @@ class World:
 SINGLE_PROCESS = World()
 
 
-# Tensors we handed to collectives, held until the group is gone. torch 2.3's Gloo worker
-# thread drops its reference to a finished operation's tensors a moment after the caller sees
-# it finish; if that was the last reference it needs the GIL, while ~ProcessGroupGloo holds the
-# GIL and joins that thread: a deadlock at exit (seen in `torchrun` runs started from pytest).
-_HANDED_TO_COLLECTIVES: list[torch.Tensor] = []
-
-
 @contextlib.contextmanager
 def process_group(world: World, device: torch.device) -> Iterator[None]:
     """Join the process group for the run (if there is more than one process), leave it after.
@@ -66,10 +59,7 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
     holds the group (DDP) inside the block, so that it ends here.
     """
     if not world.distributed or dist.is_initialized():
-        try:
-            yield
-        finally:
-            _HANDED_TO_COLLECTIVES.clear()
+        yield
         return
     dist.init_process_group(BACKENDS[device.type], init_method=world.init_method,
                             rank=world.rank, world_size=world.world_size)
@@ -77,7 +67,6 @@ def process_group(world: World, device: torch.device) -> Iterator[None]:
         yield
     finally:
         dist.destroy_process_group()
-        _HANDED_TO_COLLECTIVES.clear()
 
 
 def wrap(model: nn.Module, world: World, device: torch.device) -> nn.Module:
@@ -127,14 +116,25 @@ class ShardedBatches(torch.utils.data.Sampler):
         return [len(b) for b in self.global_batches()]
 
 
+# All-reduce buffers, one per (device, length), kept for the life of the process. torch 2.3's
+# Gloo worker thread drops its reference to a finished operation's tensors a moment after the
+# caller sees it finish. Were that the last reference to a tensor made in Python, it would need
+# the GIL, while ~ProcessGroupGloo holds the GIL and joins that thread: a deadlock when the
+# group is destroyed right after (seen at the end of runs, py-spy showing both stacks).
+_REDUCE_BUFFERS: dict[tuple[str, int], torch.Tensor] = {}
+
+
 def sum_over_processes(values: list[float], world: World, device: torch.device) -> list[float]:
     """Element-wise sum of `values` over all processes (the values themselves with one)."""
     if not world.distributed:
         return list(values)
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
-    _HANDED_TO_COLLECTIVES.append(tensor)
-    return tensor.tolist()
+    key = (str(device), len(values))
+    if key not in _REDUCE_BUFFERS:
+        _REDUCE_BUFFERS[key] = torch.zeros(len(values), dtype=torch.float64, device=device)
+    buffer = _REDUCE_BUFFERS[key]
+    buffer.copy_(torch.tensor(values, dtype=torch.float64))
+    dist.all_reduce(buffer)
+    return buffer.tolist()
 
 
 def share_from_main(obj, world: World):

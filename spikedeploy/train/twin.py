@@ -7,9 +7,9 @@ same random initial weights for the same seed) and run its layers on a single ti
   encoding that is the image itself, for `rate` the firing rate times the level range;
 * every synapse is the very same SLAYER module (conv, dense, sum-pool; fixed identity and pool
   weights stay fixed), applied without the one-step delay;
-* every neuron becomes its input normalisation (the same `norm` module: learned bias or
-  mean-only batch norm) followed by a ReLU; the output neuron has no ReLU, its normalised
-  current is the logit;
+* every neuron becomes its input normalisation (the same `norm` module: learned bias, batch
+  norm with the same folding of its scale into the synapses in evaluation, mean-only batch
+  norm) followed by a ReLU; the output neuron has no ReLU, its normalised current is the logit;
 * the output is (N, classes, 1), so `.sum(-1)` gives logits as it gives spike counts for the
   spiking network: the training loop, the data and the evaluation are shared.
 
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from lava.lib.dl.slayer.neuron import cuba
 from torch import nn
 
+from .layers import GlobalSumDense
 from .network import SYNAPSE_MODULES, Flatten, SpikingNetwork
 
 
@@ -46,7 +47,7 @@ def _flatten(module: nn.Module, x: torch.Tensor, is_output: bool) -> torch.Tenso
 
 # How each kind of spiking-network layer runs in the twin.
 TWIN_FORWARD: dict[type, Callable[[nn.Module, torch.Tensor, bool], torch.Tensor]] = {
-    **{cls: _synapse for cls in SYNAPSE_MODULES},
+    **{cls: _synapse for cls in (*SYNAPSE_MODULES, GlobalSumDense)},
     cuba.Neuron: _neuron,
     Flatten: _flatten,
 }

@@ -71,7 +71,8 @@ def _kill_after_first_epoch(run, row):
 
 
 def _worker(rank: int, port: int, out: str) -> None:
-    """One of two gloo processes: two straight runs, and one killed after epoch 1 and resumed.
+    """One of two gloo processes: two straight runs, one killed after epoch 1 and resumed, and
+    one with batch norm.
 
     The process group is set up once here (train() uses a group it finds and leaves it alone):
     tearing one down and setting it up again on the same port races between the processes.
@@ -90,6 +91,11 @@ def _runs(cfg, world: World, out: str) -> None:
     for name in ("a", "b"):
         model = train(cfg, f"{out}/{name}", progress=False, world=world).model
         torch.save(model.state_dict(), f"{out}/{name}{rank}.pt")
+    # Batch norm: per-process batch statistics, running statistics kept from rank 0. (Float
+    # epochs only: quantization-aware training freezes the statistics.)
+    bn = load("tiny_bottleneck", [*TINY, "train.float_epochs=2", "train.qat_epochs=0"])
+    model = train(bn, f"{out}/bn", progress=False, world=world).model
+    torch.save(model.state_dict(), f"{out}/bn{rank}.pt")
     try:      # both processes stop at the same point, as a kill of the whole job does
         train(cfg, f"{out}/c", progress=False, world=world, callbacks=[_kill_after_first_epoch])
     except _Killed:
@@ -121,6 +127,9 @@ def test_two_processes_agree_repeat_and_resume_exactly(two_processes):
         assert all(torch.equal(state[k], reference[k]) for k in reference), name
     _, model = load_checkpoint(out / "a" / "checkpoint.pt")   # one process reads it back
     assert all(torch.equal(model.state_dict()[k], reference[k]) for k in reference)
+    bn0, bn1 = torch.load(out / "bn0.pt"), torch.load(out / "bn1.pt")
+    assert any(k.endswith("running_var") for k in bn0)
+    assert all(torch.equal(bn0[k], bn1[k]) for k in bn0)
     history = json.loads((out / "c" / "metrics.json").read_text())
     assert [row["epoch"] for row in history] == [1, 2]
 

@@ -84,3 +84,20 @@ def test_twin_starts_from_the_spiking_networks_initial_weights(tmp_path):
                  tmp_path / "ann", progress=False).model.state_dict()
     assert twin.keys() == spiking.keys()
     assert all(torch.equal(twin[k], spiking[k]) for k in spiking)
+
+
+def test_twin_of_a_bottleneck_network_with_batch_norm_and_global_pool():
+    cfg = load("tiny_bottleneck")
+    torch.manual_seed(0)
+    twin = AnnTwin(build_model(cfg.model, (1, 8, 8), 10, 0))
+    x = torch.as_tensor(frames(load_splits(cfg.data).train.take(8), cfg.data),
+                        dtype=torch.float32)
+    norms = [m.norm for m in twin.layers.values() if getattr(m, "norm", None) is not None]
+    before = [n.running_mean.clone() for n in norms if hasattr(n, "running_mean")]
+    twin.train()
+    assert twin(x).shape == (8, 10, 1)
+    after = [n.running_mean for n in norms if hasattr(n, "running_mean")]
+    assert before and all(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    twin.eval()                                   # folded: the same modules as the spiking net
+    with torch.no_grad():
+        assert torch.isfinite(twin(x)).all()
