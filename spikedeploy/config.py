@@ -72,7 +72,10 @@ class DataConfig:
     root: str = ""                # directory of a data set on disk, for those that need one
     encoding: str = "direct"      # "direct": graded intensities every step; "rate": spikes;
                                   # "events": event counts per time bin (nmnist)
-    time_steps: int = 16          # simulation steps per sample, pipeline latency included
+    time_steps: int = 16          # T: input frames per sample (the paper's time steps)
+    drain_steps: int = 0          # D: all-zero frames after them, so the last input frames
+                                  # reach the output through the network's one-step synapses
+                                  # (set it to the pipeline depth, see docs/guide.md "Time")
     heldout_fraction: float = 0.2 # digits only: the others have their own test split
     split_seed: int = 0           # digits' split; the file order of folder-tree data sets
     limit: int = 0                # use only the first N samples of each split (0: all)

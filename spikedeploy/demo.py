@@ -75,6 +75,7 @@ def run_demo(cfg: Config, run_dir: str | Path, log: Callable[[str], None] = prin
         "spike_agreement_train_vs_emulator": train_vs_emu,
         "spike_agreement_per_layer_lava_vs_emulator": per_node,
         "time_steps": cfg.data.time_steps,
+        "drain_steps": cfg.data.drain_steps,
         "spikes_per_sample": {n: emulated.spikes_per_node[n] / len(heldout)
                               for n in graph.neuron_names},
         "seconds": round(time.time() - started, 1),
@@ -149,7 +150,8 @@ def _report(summary: dict, graph, emulated) -> str:
              f"{summary['spike_agreement_train_vs_emulator']:.6f}"),
             ("spike agreement, Lava vs emulator",
              f"{summary['spike_agreement_lava_vs_emulator']:.6f}"),
-            ("time steps per sample", str(summary["time_steps"])),
+            ("time steps per sample (input + drain)",
+             f"{summary['time_steps']} + {summary['drain_steps']}"),
             ("wall time", f"{summary['seconds']} s")]
     spikes = layer_table(graph, emulated.spikes_per_node, emulated.samples, emulated.steps)
     profiled = "\n".join(summary["profile"]["headline"])

@@ -96,7 +96,7 @@ def load_checkpoint(path: str | Path, allow_twin: bool = False) -> tuple[Config,
                                f"'{cfg.model.twin}'), not a spiking network", path)
     io_ = checkpoint["io"]
     model = kind.make(build_model(cfg.model, tuple(io_["input_shape"]), io_["num_classes"],
-                                  io_["input_message_bits"]))
+                                  io_["input_message_bits"]), cfg.data.time_steps)
     try:
         model.load_state_dict(checkpoint["model"])
     except RuntimeError as err:

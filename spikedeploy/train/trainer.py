@@ -135,7 +135,7 @@ def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
         check_slayer_kernels(device)
     seed_everything(cfg.train.seed)
     splits = load_splits(cfg.data)
-    model = kind.make(model_for(cfg, splits.train)).to(device)
+    model = kind.make(model_for(cfg, splits.train), cfg.data.time_steps).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr,
                                  weight_decay=cfg.train.weight_decay)
     total = cfg.train.float_epochs + cfg.train.qat_epochs

@@ -3,8 +3,9 @@
 "Twin" means exactly this. Take the SpikingNetwork that `build_model` makes for the config (the
 same random initial weights for the same seed) and run its layers on a single time step:
 
-* the input is the encoded frames averaged over time, (N, C, H, W, 1): for the `direct`
-  encoding that is the image itself, for `rate` the firing rate times the level range;
+* the input is the encoded frames averaged over the T input frames (the drain's zero frames
+  left out), (N, C, H, W, 1): for the `direct` encoding that is the image itself, for `rate`
+  the firing rate times the level range;
 * every synapse is the very same SLAYER module (conv, dense, sum-pool; fixed identity and pool
   weights stay fixed), applied without the one-step delay;
 * every neuron becomes its input normalisation (the same `norm` module: learned bias, batch
@@ -58,8 +59,9 @@ class AnnTwin(nn.Module):
 
     quantized = False                 # never on the chip's grid
 
-    def __init__(self, network: SpikingNetwork):
+    def __init__(self, network: SpikingNetwork, input_steps: int):
         super().__init__()
+        self.input_steps = input_steps   # T: the frames after them are the drain's zeros
         unknown = sorted({type(m).__name__ for m in network.layers.values()} -
                          {cls.__name__ for cls in TWIN_FORWARD})
         if unknown:
@@ -72,7 +74,7 @@ class AnnTwin(nn.Module):
         self.num_classes = network.num_classes
 
     def forward(self, x: torch.Tensor, record: bool = False):
-        values = {self.input_name: x.mean(-1, keepdim=True)}
+        values = {self.input_name: x[..., :self.input_steps].mean(-1, keepdim=True)}
         for name in self.order:
             inputs = [values[p] for p in self.preds[name]]
             total = inputs[0] if len(inputs) == 1 else torch.stack(inputs).sum(0)
@@ -91,11 +93,11 @@ class ModelKind:
     it spikes (a spiking model has a quantization-aware phase, runs SLAYER's neuron kernels and
     can be exported; a twin trains every epoch in float)."""
 
-    make: Callable[[SpikingNetwork], nn.Module]
+    make: Callable[[SpikingNetwork, int], nn.Module]   # (network, input frames T) -> model
     spiking: bool
 
 
 MODEL_KINDS = {
-    "none": ModelKind(lambda network: network, spiking=True),
+    "none": ModelKind(lambda network, input_steps: network, spiking=True),
     "ann": ModelKind(AnnTwin, spiking=False),
 }

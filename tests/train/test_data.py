@@ -80,3 +80,15 @@ def test_frames_are_int64_whatever_the_images_are_stored_as():
     x = frames(images, cfg)
     # rate: floor(t * p / 255) for t = 0..3: 255 -> 0 1 2 3; 128 -> 0 0 1 1 (no uint8 overflow)
     assert x.dtype == np.int64 and x.tolist() == [[[[[1, 1, 1], [0, 1, 0]]]]]
+
+
+def test_drain_steps_append_zero_frames_after_the_input():
+    cfg = DataConfig(encoding="rate", time_steps=3, drain_steps=2)
+    images = ImageSet(np.array([[[[255, 128]]]], np.uint8), np.zeros(1, np.int64), 255, 10)
+    assert frames(images, cfg).tolist() == [[[[[1, 1, 1, 0, 0], [0, 1, 0, 0, 0]]]]]
+
+
+@pytest.mark.parametrize("time_steps, drain_steps", [(0, 0), (4, -1)])
+def test_steps_out_of_range_are_refused(time_steps, drain_steps):
+    with pytest.raises(ConfigError, match="data.time_steps must be at least 1"):
+        load_splits(DataConfig(time_steps=time_steps, drain_steps=drain_steps))

@@ -22,7 +22,7 @@ def tiny_twin():
         for layer in network.layers.values():
             if hasattr(getattr(layer, "norm", None), "bias"):
                 layer.norm.bias.copy_(torch.randint(-20, 20, layer.norm.bias.shape) / 64)
-    return cfg, AnnTwin(network)
+    return cfg, AnnTwin(network, cfg.data.time_steps)
 
 
 def reference(twin: AnnTwin, image: torch.Tensor) -> torch.Tensor:
@@ -89,7 +89,7 @@ def test_twin_starts_from_the_spiking_networks_initial_weights(tmp_path):
 def test_twin_of_a_bottleneck_network_with_batch_norm_and_global_pool():
     cfg = load("tiny_bottleneck")
     torch.manual_seed(0)
-    twin = AnnTwin(build_model(cfg.model, (1, 8, 8), 10, 0))
+    twin = AnnTwin(build_model(cfg.model, (1, 8, 8), 10, 0), cfg.data.time_steps)
     x = torch.as_tensor(frames(load_splits(cfg.data).train.take(8), cfg.data),
                         dtype=torch.float32)
     norms = [m.norm for m in twin.layers.values() if getattr(m, "norm", None) is not None]
@@ -101,3 +101,14 @@ def test_twin_of_a_bottleneck_network_with_batch_norm_and_global_pool():
     twin.eval()                                   # folded: the same modules as the spiking net
     with torch.no_grad():
         assert torch.isfinite(twin(x)).all()
+
+
+def test_twin_averages_the_input_frames_not_the_drain():
+    cfg = load("tiny", ["data.time_steps=4", "data.drain_steps=8"])
+    twin = AnnTwin(build_model(cfg.model, (1, 8, 8), 10, 5), cfg.data.time_steps)
+    images = load_splits(cfg.data).heldout.take(4)
+    x = torch.as_tensor(frames(images, cfg.data), dtype=torch.float32)
+    assert x.shape[-1] == 12
+    with torch.no_grad():
+        values = twin(x, record=True)
+    assert torch.equal(values["input"][..., 0], torch.as_tensor(images.images).float())

@@ -1,4 +1,5 @@
-"""Input encodings: samples -> (N, C, H, W, T) integer frames over T time steps.
+"""Input encodings: samples -> (N, C, H, W, T + D) integer frames: T input frames
+(data.time_steps), then D all-zero drain frames (data.drain_steps).
 
 Every encoding is deterministic, so training, the emulator and Lava see the same integers.
 A graded encoding's frames carry integers up to the samples' `levels` as graded spikes
@@ -42,11 +43,23 @@ def encode_events(streams: EventStreams, levels: int, steps: int, window_us: int
     return bin_events(streams, steps, window_us, levels)
 
 
+def append_drain(frames: np.ndarray, drain_steps: int) -> np.ndarray:
+    """Append `drain_steps` all-zero frames. Each synapse delays by one step (docs/format.md),
+    so what arrives in the last input frame reaches the output D steps later; the drain gives
+    it those steps without presenting the input any longer."""
+    drain = np.zeros((*frames.shape[:-1], drain_steps), dtype=frames.dtype)
+    return np.concatenate([frames, drain], axis=-1)
+
+
 @dataclass(frozen=True)
 class Encoding:
-    encode: Callable[[Any, int, DataConfig], np.ndarray]   # (samples, levels, cfg) -> frames
+    encode_input: Callable[[Any, int, DataConfig], np.ndarray]  # (samples, levels, cfg) -> T
     graded: bool                  # True: the input carries integers up to levels, not 0/1
     events: bool = False          # True: encodes event streams; False: images
+
+    def encode(self, samples, levels: int, cfg: DataConfig) -> np.ndarray:
+        """(N, C, H, W, T + D) frames: the input frames, then the drain."""
+        return append_drain(self.encode_input(samples, levels, cfg), cfg.drain_steps)
 
 
 ENCODINGS = {

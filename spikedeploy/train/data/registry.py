@@ -58,6 +58,9 @@ def check_config(cfg: DataConfig) -> DataSet:
     if not 0 <= cfg.intensity_levels <= MAX_INTENSITY_LEVELS:
         raise ConfigError(f"data.intensity_levels must be 1..{MAX_INTENSITY_LEVELS} "
                           f"(0: the data set's own), got {cfg.intensity_levels}")
+    if cfg.time_steps < 1 or cfg.drain_steps < 0:
+        raise ConfigError(f"data.time_steps must be at least 1 and data.drain_steps at least 0, "
+                          f"got {cfg.time_steps} and {cfg.drain_steps}")
     if cfg.encoding == "events" and (cfg.event_clip < 1 or cfg.event_window_us < 1):
         raise ConfigError("data.event_clip and data.event_window_us must be positive")
     return dataset
