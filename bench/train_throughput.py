@@ -48,7 +48,8 @@ def measure(preset: str, twin: str, overrides: list[str], steps: int, warmup: in
     device = resolve_device(cfg.train.device, World())
     seed_everything(cfg.train.seed)
     splits = load_splits(cfg.data)
-    model = model_kind(cfg).make(model_for(cfg, splits.train)).to(device).train()
+    model = model_kind(cfg).make(model_for(cfg, splits.train), cfg.data.time_steps)
+    model = model.to(device).train()
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.lr)
     monitor = GradientMonitor(model)
     loader = torch.utils.data.DataLoader(FrameDataset(splits.train, cfg.data),
@@ -81,7 +82,8 @@ def measure(preset: str, twin: str, overrides: list[str], steps: int, warmup: in
     else:
         peak_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before_kib) / 1024
     return {"samples_per_s": steps * cfg.train.batch_size / seconds, "peak_mib": peak_mib,
-            "device": str(device), "batch": cfg.train.batch_size, "steps": cfg.data.time_steps,
+            "device": str(device), "batch": cfg.train.batch_size,
+            "steps": cfg.data.time_steps + cfg.data.drain_steps,
             "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
 
 
@@ -109,7 +111,7 @@ def main() -> None:
     overrides = [f"train.device={args.device}", *args.overrides]
     spawn = multiprocessing.get_context("spawn")
     memory = "peak MiB (CUDA allocated)" if args.device != "cpu" else "peak MiB (RSS growth)"
-    print(f"{'preset':<8} {'model':<9} {'device':<7} {'batch':>5} {'T':>3} {'params':>9} "
+    print(f"{'preset':<8} {'model':<9} {'device':<7} {'batch':>5} {'T+D':>4} {'params':>9} "
           f"{'samples/s':>10} {memory:>26}")
     for preset in args.presets:
         rows = {}
@@ -118,7 +120,7 @@ def main() -> None:
                 rows[label] = pool.apply(measure, (preset, twin, overrides, args.steps,
                                                    args.warmup))
             r = rows[label]
-            print(f"{preset:<8} {label:<9} {r['device']:<7} {r['batch']:>5} {r['steps']:>3} "
+            print(f"{preset:<8} {label:<9} {r['device']:<7} {r['batch']:>5} {r['steps']:>4} "
                   f"{r['parameters']:>9} {r['samples_per_s']:>10.1f} {r['peak_mib']:>26.1f}")
         snn, ann = rows["SNN"], rows["ANN twin"]
         memory_ratio = (f"{snn['peak_mib'] / ann['peak_mib']:.1f}x" if ann["peak_mib"] >= 1
