@@ -25,7 +25,7 @@ VERSION_ATTR = "spikedeploy_format_version"
 CUBA_TYPES = ("CUBA", "LOIHI")
 # What h5py and numpy raise on a damaged file: HDF5's C library reports corrupt structures as
 # OSError or RuntimeError ("Link iteration failed"), values of the wrong kind surface as
-# KeyError / ValueError / TypeError / IndexError / OverflowError (found by tests/graph/test_fuzz.py).
+# KeyError / ValueError / TypeError / IndexError / OverflowError (tests/graph/test_fuzz.py).
 _DAMAGE = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError)
 # Block types of lava-dl's format that spikedeploy does not run, and why.
 _REFUSED_LAYERS = {
