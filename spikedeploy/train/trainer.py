@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from lava.lib.dl.slayer.neuron import cuba
 from torch import nn
 
-from ..atomic import write_text
+from ..atomic import remove_leftovers, write_text
 from ..config import Config, from_dict, to_toml
 from ..errors import SpikedeployError
 from ..progress import bar
@@ -127,6 +127,7 @@ def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
              resume: bool) -> Run:
     if world.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(run_dir)       # of a run killed while it wrote (atomic.py)
         write_text(run_dir / "config.toml", to_toml(cfg))
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
