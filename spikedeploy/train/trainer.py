@@ -125,10 +125,6 @@ def train(cfg: Config, run_dir: str | Path, progress: bool = True, resume: bool 
 
 def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
              resume: bool) -> Run:
-    if world.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        remove_leftovers(run_dir)       # of a run killed while it wrote (atomic.py)
-        write_text(run_dir / "config.toml", to_toml(cfg))
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     kind = model_kind(cfg)
@@ -146,6 +142,12 @@ def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
                                  else None, world)
     if checkpoint is not None:
         state = restore(checkpoint, model, optimizer, schedule)
+    # Only now, with the data read and a resumed checkpoint accepted: a run refused above
+    # leaves no folder behind, and never a config.toml that disagrees with its checkpoint.
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(run_dir)       # of a run killed while it wrote (atomic.py)
+        write_text(run_dir / "config.toml", to_toml(cfg))
     sampler = ShardedBatches(len(splits.train), cfg.train.batch_size, cfg.train.seed, world)
     if world.is_main and kind.spiking:
         _log_surrogate(model)
