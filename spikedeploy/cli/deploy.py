@@ -44,15 +44,19 @@ def register(sub) -> None:
 def run(args) -> int:
     from .. import graph as graphio
     from ..deploy import run_lava
+    from ..errors import SpikedeployError
     from ..recording import save_recording
     from ..report import agreement, layer_table
     from ..sim.evaluate import evaluate, output_node, recorded_nodes
 
     graph = graphio.read(args.network)
     inputs, labels = load_inputs(graph, args)
-    spikes = run_lava(graph, inputs, args.backend, record=recorded_nodes(graph),
-                      progress=not args.no_progress, conv=args.conv,
-                      reset_interval=args.reset_interval, timeout_s=args.timeout)
+    try:
+        spikes = run_lava(graph, inputs, args.backend, record=recorded_nodes(graph),
+                          progress=not args.no_progress, conv=args.conv,
+                          reset_interval=args.reset_interval, timeout_s=args.timeout)
+    except SpikedeployError as err:     # a timeout: say which network's run it was
+        raise SpikedeployError(err.message, err.path or args.network) from None
     out = output_node(graph)
     if labels is not None:
         correct = (spikes[out].sum(-1).argmax(1) == labels).mean()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -116,12 +117,30 @@ def _deploy_args(folder, *extra):
             "--record", str(folder / "out.npz"), "--no-progress", *extra]
 
 
-def test_cli_timeout_exits_with_one_line_and_no_process_left(network):
-    proc = _start(_deploy_args(network, "--timeout", "2", "--limit", "3"), SLOW_RECORDER)
+FAILING_RECORDER = """
+from spikedeploy.deploy.procs import recorder
+_original = recorder.PySpikeRecorderModel.run_spk
+def _failing(self):
+    if self.time_step == 3:
+        raise ValueError("injected failure")
+    _original(self)
+recorder.PySpikeRecorderModel.run_spk = _failing
+"""
+
+
+@pytest.mark.parametrize("patch,extra,code,message", [
+    (SLOW_RECORDER, ["--timeout", "2"], 2,
+     "error: .*: the Lava run did not finish within the timeout of 2 s; stopped it"),
+    (FAILING_RECORDER, [], 1, "internal error: RuntimeError: .* in Lava's processes; the "
+                              "first: ValueError: injected failure"),
+], ids=["timeout", "failure"])
+def test_cli_run_that_fails_exits_with_one_line_and_no_process_left(network, patch, extra,
+                                                                    code, message):
+    proc = _start(_deploy_args(network, "--limit", "3", *extra), patch)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2, err
+    assert proc.returncode == code, err
     assert err.strip().splitlines() == [err.strip()]
-    assert "did not finish within the timeout of 2 s" in err
+    assert re.match(message, err.strip()), err
     assert settle(lambda: group_members(proc.pid), set()) == set()
     assert sorted(p.name for p in network.iterdir()) == ["net.h5", "x.npy"]
 
