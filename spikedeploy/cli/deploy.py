@@ -65,7 +65,7 @@ def run(args) -> int:
     print(layer_table(graph, totals, len(inputs), inputs.shape[-1]))
     if args.compare:
         emulated = evaluate(graph, inputs, keep=len(inputs),
-                            reset_interval=args.reset_interval, timeout_s=args.timeout).recorded
+                            reset_interval=args.reset_interval).recorded
         overall, per_node = agreement(spikes, emulated, recorded_nodes(graph))
         worst = min(per_node, key=per_node.get)
         print(f"spike agreement with the emulator: {overall:.6f} (lowest: {worst} "
