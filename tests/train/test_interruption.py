@@ -62,7 +62,7 @@ def test_ctrl_c_during_training_exits_130_and_leaves_whole_files(tmp_path):
     assert len(json.loads((out / "metrics.json").read_text())) == checkpoint["epoch"]
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_sigkill_at_a_random_moment_resumes_losing_at_most_one_epoch(tmp_path, seed):
     epochs = 8
     out = tmp_path / "run"
