@@ -220,10 +220,11 @@ CASES = [
     Case("unknown key in a config file", _bytes("c.toml", b"[model]\nwidht = 3\n"),
          TRAIN + " --config {t}/c.toml", "c.toml: unknown config key 'model.widht'", "run"),
     Case("data folder missing", None, TRAIN + " --config tiny data.name=mnist "
-         "data.root={t}/nodata", "nodata", "run"),
+         "data.root={t}/nodata", "nodata: no such directory", "run"),
     Case("data folder with broken files", lambda t: [
         (t / "mnist").mkdir(), (t / "mnist" / "train-images-idx3-ubyte").write_bytes(b"\x00")],
-         TRAIN + " --config tiny data.name=mnist data.root={t}/mnist", "mnist", "run"),
+         TRAIN + " --config tiny data.name=mnist data.root={t}/mnist",
+         "mnist: missing train-labels-idx1-ubyte", "run"),
 ]
 
 
