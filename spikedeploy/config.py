@@ -159,7 +159,7 @@ def load(name_or_path: str | None = None, overrides: list[str] = ()) -> Config:
             raise ConfigError("no such config file", path)
         try:
             raw = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as err:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:   # TOML is UTF-8 text
             raise ConfigError(f"not valid TOML ({err})", path) from None
         source = str(path)
     config = from_dict(raw, source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 
 class SpikedeployError(Exception):
@@ -13,7 +14,8 @@ class SpikedeployError(Exception):
     """
 
     def __init__(self, message: str, path: str | os.PathLike | None = None):
-        self.message = message
+        # One line whatever went into it (a numpy repr of a bad value spans several).
+        self.message = re.sub(r"\s*\n\s*", " ", str(message)).strip()
         self.path = None if path is None else os.fspath(path)
         super().__init__(str(self))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,11 @@ def load_recording(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(bytes(data[META_KEY]).decode())
             arrays = {k: data[k] for k in data.files if k != META_KEY}
-    except (ValueError, OSError, KeyError) as err:
+    # np.load reads .npz through zipfile: a damaged archive raises BadZipFile or EOFError.
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as err:
         raise SpikedeployError(f"not a spikedeploy recording ({err})", path) from None
+    if not isinstance(meta, dict):
+        raise SpikedeployError("not a spikedeploy recording (its metadata is not a JSON "
+                               "object)", path)
     layout = meta.get("layout", "slayer")
     return {k: _reverse_shape_axes(v) if layout == "lava" else v for k, v in arrays.items()}, meta

@@ -12,6 +12,7 @@ import pytest
 from spikedeploy.cli import main
 from spikedeploy.recording import load_recording
 from tests.conftest import LAVA_DL_NETX, needs_lava_dl_data
+from tests.graph.test_hostile import assert_plain_data
 
 pytestmark = pytest.mark.lava
 
@@ -41,6 +42,12 @@ def test_demo_reports_exact_agreement(demo_run, capsys):
     assert any(line.startswith("  [loihi-sanafe]") for line in profiled["headline"])
     assert {"checkpoint.pt", "network.h5", "summary.json", "config.toml"} <= {
         p.name for p in out.iterdir()}
+
+
+def test_exported_network_holds_only_plain_data(demo_run):
+    """No pickle, object or opaque type anywhere in what `export` wrote (the demo's export)."""
+    _, run = demo_run
+    assert assert_plain_data(run / "network.h5") > 50
 
 
 def test_stage_commands_chain_through_files(demo_run, tmp_path, capsys):

@@ -11,8 +11,10 @@ EPILOG = """examples:
   spikedeploy deploy net.h5 --limit 10 --compare             # and check against the emulator
   spikedeploy deploy net.h5 --limit 2 --conv stock           # Lava's own (slow) Conv model
   spikedeploy deploy net.h5 --backend loihi2                 # needs Intel's lava-loihi
+  spikedeploy deploy net.h5 --limit 100 --timeout 600        # stop Lava after 10 minutes
 
-Every sample starts from zero state; the Lava runtime is stopped also when something fails.
+Every sample starts from zero state; the Lava runtime is stopped, and its processes end, also
+when something fails, the timeout passes or you press Ctrl-C.
 Reads our files and lava-dl's netx files. The simulator runs Lava's Conv process with our
 bit-exact fast model by default (same spikes as Lava's, which takes 0.1-1 s per time step for a
 small conv net); the rest is Lava's own and slow anyway: use --limit."""
@@ -32,6 +34,9 @@ def register(sub) -> None:
                    help="write every neuron's spikes and average readout to this .npz")
     p.add_argument("--compare", action="store_true",
                    help="also run the emulator and report spike-for-spike agreement")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="give up (and stop Lava) when the run takes longer than S seconds of "
+                        "wall clock, compiling included (default: no limit)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(load=lambda: run)
 
@@ -39,15 +44,19 @@ def register(sub) -> None:
 def run(args) -> int:
     from .. import graph as graphio
     from ..deploy import run_lava
+    from ..errors import SpikedeployError
     from ..recording import save_recording
     from ..report import agreement, layer_table
     from ..sim.evaluate import evaluate, output_node, recorded_nodes
 
     graph = graphio.read(args.network)
     inputs, labels = load_inputs(graph, args)
-    spikes = run_lava(graph, inputs, args.backend, record=recorded_nodes(graph),
-                      progress=not args.no_progress, conv=args.conv,
-                      reset_interval=args.reset_interval)
+    try:
+        spikes = run_lava(graph, inputs, args.backend, record=recorded_nodes(graph),
+                          progress=not args.no_progress, conv=args.conv,
+                          reset_interval=args.reset_interval, timeout_s=args.timeout)
+    except SpikedeployError as err:     # a timeout: say which network's run it was
+        raise SpikedeployError(err.message, err.path or args.network) from None
     out = output_node(graph)
     if labels is not None:
         correct = (spikes[out].sum(-1).argmax(1) == labels).mean()

@@ -40,16 +40,22 @@ def register(sub) -> None:
     p.set_defaults(load=lambda: run)
 
 
-def _recording(path: Path, inputs):
+def _recording(path: Path, graph, inputs):
     from ..errors import SpikedeployError
     from ..recording import load_recording
+    from ..sim.profile.profiler import check_recording
 
     spikes, meta = load_recording(path)
     samples = {len(v) for v in spikes.values()}
     if len(samples) != 1 or next(iter(samples)) > len(inputs):
         raise SpikedeployError(f"the recording holds {sorted(samples)} samples, the input "
                                f"{len(inputs)}; record from the same input", path)
-    return spikes, inputs[:next(iter(samples))], str(meta.get("source", "recording"))
+    inputs = inputs[:next(iter(samples))]
+    try:
+        check_recording(graph, inputs, spikes)
+    except SpikedeployError as err:          # name the file the problem is in
+        raise SpikedeployError(err.message, path) from None
+    return spikes, inputs, str(meta.get("source", "recording"))
 
 
 def run(args) -> int:
@@ -62,7 +68,7 @@ def run(args) -> int:
     inputs, _ = load_inputs(graph, args)
     recording, source = None, "emulator"
     if args.recording:
-        recording, inputs, source = _recording(args.recording, inputs)
+        recording, inputs, source = _recording(args.recording, graph, inputs)
     result = profile(graph, inputs, recording, source=source,
                      models=args.energy_model or DEFAULT_MODELS, chip=args.chip,
                      batch=args.batch, device=args.device, progress=not args.no_progress)

@@ -14,6 +14,7 @@ LIFReset that zeroes itself at every step t with t % R == (k + 1) % R, as netx b
 from __future__ import annotations
 
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from lava.proc.io.reset import Reset
 
 from ..errors import SpikedeployError
 from ..graph import LIF, Average, Graph, Input
+from . import runtime
 from .backends import Backend
 from .builders import BUILDERS, Built, Context, from_lava_layout, lava_shape, to_lava_layout
 from .procs.recorder import SpikeRecorder
@@ -31,11 +33,19 @@ from .procs.recorder import SpikeRecorder
 class LavaNetwork:
     """Lava processes for `graph`, fed with `inputs` (N, *input_shape, T) and probed at `record`.
 
-    Use as a context manager: the Lava runtime is stopped on leaving, also after an error.
+    Use as a context manager: the Lava runtime is stopped on leaving, also after an error, a
+    timeout (`timeout_s`, wall clock for all samples) or Ctrl-C, and leaves no process behind.
     """
 
     def __init__(self, graph: Graph, inputs: np.ndarray, backend: Backend,
-                 record: Iterable[str] | None = None, reset_interval: int | None = None):
+                 record: Iterable[str] | None = None, reset_interval: int | None = None,
+                 timeout_s: float | None = None):
+        if timeout_s is not None and not timeout_s > 0:
+            raise SpikedeployError(f"timeout must be a positive number of seconds, got "
+                                   f"{timeout_s}")
+        self.timeout_s = timeout_s
+        self._deadline: float | None = None
+        self._clean = True              # False from the start of a run until it finished
         self.graph = graph
         self.backend = backend
         self.samples, self.steps = int(inputs.shape[0]), int(inputs.shape[-1])
@@ -117,8 +127,17 @@ class LavaNetwork:
         return self.built[self.graph.input_name].process
 
     def run_sample(self) -> None:
-        self._started = True
-        self.anchor.run(condition=RunSteps(num_steps=self.steps), run_cfg=self.backend.run_cfg)
+        """Run one sample's steps; raises SpikedeployError once `timeout_s` (counted from the
+        first sample, compiling included) has passed."""
+        if not self._started:
+            self._started, self._clean = True, False
+            if self.timeout_s is not None:
+                self._deadline = time.monotonic() + self.timeout_s
+            runtime.start(self.anchor, self.backend.run_cfg)
+        self._clean = False
+        self.anchor.run(condition=RunSteps(num_steps=self.steps, blocking=False))
+        runtime.wait(self.anchor, self._deadline, self.timeout_s)
+        self._clean = True
 
     def read(self) -> dict[str, np.ndarray]:
         """Recorded spikes as {node: (N, *shape, T) uint8}; readouts as their own arrays."""
@@ -136,9 +155,11 @@ class LavaNetwork:
         self.stop()
 
     def stop(self) -> None:
+        """Stop the runtime: Lava's way after a clean run; after an error, a timeout or Ctrl-C
+        by ending its processes (deploy/runtime.py), since Lava's stop() can hang then."""
         try:
             if self._started:
                 self._started = False
-                self.anchor.stop()
+                runtime.stop(self.anchor, self._clean)
         finally:
             self._files.cleanup()

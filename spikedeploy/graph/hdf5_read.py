@@ -23,6 +23,10 @@ from .nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool, as_
 FORMAT_VERSION = 1
 VERSION_ATTR = "spikedeploy_format_version"
 CUBA_TYPES = ("CUBA", "LOIHI")
+# What h5py and numpy raise on a damaged file: HDF5's C library reports corrupt structures as
+# OSError or RuntimeError ("Link iteration failed"), values of the wrong kind surface as
+# KeyError / ValueError / TypeError / IndexError / OverflowError (tests/graph/test_fuzz.py).
+_DAMAGE = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError)
 # Block types of lava-dl's format that spikedeploy does not run, and why.
 _REFUSED_LAYERS = {
     "concat": "concatenation", "convT": "transposed convolution", "unpool": "unpooling",
@@ -66,7 +70,7 @@ def read(path: str | os.PathLike) -> Graph:
             return _read_file(f)
     except SpikedeployError as err:
         raise SpikedeployError(err.message, path) from None
-    except (OSError, KeyError, ValueError, TypeError, IndexError) as err:
+    except _DAMAGE as err:
         raise SpikedeployError(f"not a readable network file ({_reason(err)})", path) from None
 
 
@@ -87,13 +91,13 @@ def _read_file(f: h5py.File) -> Graph:
     metadata = json.loads(f.attrs["metadata"]) if "metadata" in f.attrs else {}
     if "layer" not in f:
         raise GraphError("no /layer group: not a netx network description")
-    layers = f["layer"]
+    layers = _group(f, "layer", "/")
     keys = sorted(layers.keys(), key=lambda k: int(k) if k.isdigit() else -1)
     if [k for k in keys] != [str(i) for i in range(len(keys))]:
         raise GraphError(f"/layer must hold groups 0..N-1, found {list(layers.keys())}")
     reader = _Reader(netx=version is None)
     for i, key in enumerate(keys):
-        group = layers[key]
+        group = _group(layers, key, "/layer")
         kind = _read_str(group, "type", f"layer {i}")
         if kind in _REFUSED_LAYERS:
             raise GraphError(f"layer {i}: '{kind}' blocks ({_REFUSED_LAYERS[kind]}) are not "
@@ -118,14 +122,32 @@ def _refuse_links_out(f: h5py.File) -> None:
             obj = group[key]
             if isinstance(obj, h5py.Group):
                 visit(obj, where)
+            elif not isinstance(obj, h5py.Dataset):      # e.g. a committed Datatype
+                raise GraphError(f"{where} is a {type(obj).__name__}, not a group or dataset")
             elif obj.is_virtual or obj.external:
                 raise GraphError(f"{where} stores its data outside the file; refused")
     visit(f, "")
 
 
+def _group(parent: h5py.Group, key: str, where: str) -> h5py.Group:
+    """parent[key], which the format says is a group (a dataset there has no members)."""
+    obj = parent[key]
+    if not isinstance(obj, h5py.Group):
+        raise GraphError(f"{where}: '{key}' must be a group, found a dataset")
+    return obj
+
+
+def _index(key: str) -> int:
+    if not key.isdigit():
+        raise GraphError(f"'{key}' is not a numbered group (0, 1, ...)")
+    return int(key)
+
+
 def _read_str(group: h5py.Group, key: str, where: str) -> str:
     if key not in group:
         raise GraphError(f"{where}: missing '{key}'")
+    if not isinstance(group[key], h5py.Dataset):
+        raise GraphError(f"{where}: '{key}' is not a dataset")
     value = group[key][()]
     if isinstance(value, np.ndarray):
         value = value.flat[0] if value.size else b""
@@ -195,9 +217,9 @@ def _read_block(group, reader: _Reader, i: int) -> str:
     neuron = str(group.attrs.get("name", f"layer{i}"))
     main_source = int(group.attrs.get("source", i - 1))
     _add_synapse(group, reader, i, main_source, neuron, default_name=f"{neuron}_synapse")
-    skips = group["skip"] if "skip" in group else {}
-    for k in sorted(skips.keys(), key=int):
-        sub = skips[k]
+    skips = _group(group, "skip", "block") if "skip" in group else {}
+    for k in sorted(skips.keys(), key=_index):
+        sub = _group(skips, k, "skip")
         if "source" not in sub.attrs:
             raise GraphError(f"skip {k} has no 'source' attribute")
         _add_synapse(sub, reader, i, int(sub.attrs["source"]), neuron,
@@ -264,7 +286,7 @@ def _read_neuron(group, shape, bias: bool = True, default: dict | None = None) -
             raise GraphError("missing 'neuron'")
         fields = default
     else:
-        fields = _read_cuba_fields(group["neuron"])
+        fields = _read_cuba_fields(_group(group, "neuron", "block"))
     bias_mant = _read_optional(group, "bias", None) if bias else None
     if bias_mant is not None:
         bias_mant = _per_channel_bias(np.asarray(bias_mant), shape)

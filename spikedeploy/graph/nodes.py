@@ -62,10 +62,10 @@ def as_int_array(value, what: str, low: int, high: int) -> np.ndarray:
             raise GraphError(f"{what} contains NaN or infinity")
         if not _is_integral(arr):
             raise GraphError(f"{what} must hold integers (netx would silently truncate them)")
-    arr = arr.astype(np.int64)
+    # Range first: casting a float such as 1e30 to int64 would wrap it into the range.
     if arr.size and (arr.min() < low or arr.max() > high):
         raise GraphError(f"{what} must lie in [{low}, {high}], found [{arr.min()}, {arr.max()}]")
-    return arr
+    return arr.astype(np.int64)
 
 
 def _is_integral(arr: np.ndarray) -> bool:

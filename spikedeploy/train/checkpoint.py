@@ -8,6 +8,7 @@ checkpoint from N processes resumes, exports and evaluates in one.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,9 +65,16 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         # weights_only: a checkpoint is data; never unpickle arbitrary objects from it.
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        # torch's own text advises weights_only=False, i.e. running the file's code: not ours.
+        found = str(err).rpartition("WeightsUnpickler error:")[2].strip()[:120]
+        raise SpikedeployError(f"not a readable checkpoint: it holds pickled Python objects, "
+                               f"not only tensors and plain values ({found}); refused, "
+                               "checkpoints are loaded as data only", path) from None
     except Exception as err:           # torch raises many types for a bad file
+        first_line = (str(err).strip().splitlines() or [""])[0][:120]   # empty for b""
         raise SpikedeployError(f"not a readable checkpoint ({type(err).__name__}: "
-                               f"{str(err).splitlines()[0][:120]})", path) from None
+                               f"{first_line})", path) from None
     if not isinstance(checkpoint, dict) or not {"config", "io", "model"} <= set(checkpoint):
         raise SpikedeployError("not a spikedeploy checkpoint (no config or model)", path)
     return checkpoint

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from lava.lib.dl.slayer.neuron import cuba
 from torch import nn
 
-from ..atomic import write_text
+from ..atomic import remove_leftovers, write_text
 from ..config import Config, from_dict, to_toml
 from ..errors import SpikedeployError
 from ..progress import bar
@@ -125,9 +125,6 @@ def train(cfg: Config, run_dir: str | Path, progress: bool = True, resume: bool 
 
 def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
              resume: bool) -> Run:
-    if world.is_main:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        write_text(run_dir / "config.toml", to_toml(cfg))
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     kind = model_kind(cfg)
@@ -145,6 +142,12 @@ def _prepare(cfg: Config, run_dir: Path, world: World, device: torch.device,
                                  else None, world)
     if checkpoint is not None:
         state = restore(checkpoint, model, optimizer, schedule)
+    # Only now, with the data read and a resumed checkpoint accepted: a run refused above
+    # leaves no folder behind, and never a config.toml that disagrees with its checkpoint.
+    if world.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        remove_leftovers(run_dir)       # of a run killed while it wrote (atomic.py)
+        write_text(run_dir / "config.toml", to_toml(cfg))
     sampler = ShardedBatches(len(splits.train), cfg.train.batch_size, cfg.train.seed, world)
     if world.is_main and kind.spiking:
         _log_surrogate(model)

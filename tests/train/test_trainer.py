@@ -83,8 +83,10 @@ def test_resume_refuses_a_run_of_another_model(tmp_path):
     train(load("tiny", ["train.float_epochs=1", "train.qat_epochs=0"]), tmp_path,
           progress=False)
     wider = load("tiny", ["model.stem_channels=6"])
+    before = (tmp_path / "config.toml").read_text()
     with pytest.raises(SpikedeployError, match=r"another \[model\] config; resume with --config"):
         train(wider, tmp_path, progress=False, resume=True)
+    assert (tmp_path / "config.toml").read_text() == before     # still the checkpoint's own
 
 
 def test_device_from_config():

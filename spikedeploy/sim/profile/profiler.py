@@ -49,7 +49,8 @@ class Profile:
         return sparsity(self.graph, self.counts, self.wiring)
 
 
-def _check_recording(graph: Graph, inputs: np.ndarray, recording: Mapping[str, np.ndarray]):
+def check_recording(graph: Graph, inputs: np.ndarray, recording: Mapping[str, np.ndarray]):
+    """A recording fits `graph` and `inputs`: every neuron layer, (N, *shape, T) each."""
     for name in graph.neuron_names:
         if name not in recording:
             raise SpikedeployError(f"the recording has no layer '{name}'")
@@ -66,7 +67,7 @@ def count(graph: Graph, inputs: np.ndarray, recording: Mapping[str, np.ndarray] 
     """Counts over all `inputs` (N, *input_shape, T): emulated, or replayed from `recording`
     ({neuron node: spikes (N, *shape, T)}, from Lava, training or the emulator)."""
     if recording is not None:
-        _check_recording(graph, inputs, recording)
+        check_recording(graph, inputs, recording)
     replay = Replay(graph)
     accumulator = CountAccumulator(graph, connectivity or wiring(graph), int(inputs.shape[-1]))
     with torch.no_grad():
