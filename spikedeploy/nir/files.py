@@ -21,10 +21,13 @@ def read_nir(path: str | os.PathLike) -> nir.NIRGraph:
     if not path.is_file():
         raise SpikedeployError("no such file", path)
     try:
-        graph = nir.read(path)
+        graph = nir.read(path, type_check=False)     # see below
     except Exception as err:    # NIR's reader raises anything from h5py, numpy and asserts
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise SpikedeployError(f"not a readable NIR file ({detail})", path) from None
+    # Without NIR's type check: nir 1.0.8 miscounts a grouped Conv2d's input channels and a
+    # non-square kernel's width (to_nir.py) and would refuse valid files; our Graph checks
+    # every shape on import.
     if not isinstance(graph, nir.NIRGraph):
         raise SpikedeployError(f"holds a single {type(graph).__name__}, not a NIR graph", path)
     return graph

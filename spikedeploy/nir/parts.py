@@ -127,7 +127,7 @@ def _conv_padding(node: nir.Conv2d) -> tuple[int, int]:
 def _conv2d(node: nir.Conv2d, dt: float) -> Part:
     weight = np.asarray(node.weight, np.float64)
     if node.metadata.get(NODE_TYPE_KEY) == "sumpool":     # how we export a weighted sum-pool
-        return Synapse("sumpool", np.float64(weight.flat[0]),
+        return Synapse("sumpool", np.float64(weight[0, 0, 0, 0]),
                        {"kernel": weight.shape[2:], "stride": _pair(node.stride),
                         "padding": _conv_padding(node)})
     return Synapse("conv", weight, {"stride": _pair(node.stride), "padding": _conv_padding(node),

@@ -26,6 +26,10 @@ from .units import (
     SCALE_KEY,
 )
 
+# dt / tau written for a decay of 0: 2^-24, a relative leak a float simulator sees only after
+# millions of steps, and 4096 * 2^-24 rounds back to a decay of exactly 0.
+NIR_NO_DECAY = 2.0 ** -24
+
 Converter = Callable[[str, Node, Graph, float], nir.NIRNode]
 
 
@@ -42,8 +46,26 @@ def to_nir(graph: Graph, dt: float = DEFAULT_DT_SECONDS) -> nir.NIRGraph:
         nodes[out] = nir.Output(output_type={"output": np.array(graph.shapes[name])})
         edges.append((name, out))
     metadata = {FORMAT_KEY: 1, DT_KEY: float(dt), SCALE_KEY: FILE_UNITS_PER_FLOAT,
-                GRAPH_METADATA_KEY: json.dumps(graph.metadata)}
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+                GRAPH_METADATA_KEY: json.dumps(graph.metadata, default=_jsonable)}
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata,
+                        type_check=_nir_infers_shapes_right(graph))
+
+
+def _nir_infers_shapes_right(graph: Graph) -> bool:
+    """nir 1.0.8's type inference takes a Conv2d's input channels from weight.shape[1]
+    (ignoring groups) and both kernel sizes from weight.shape[2]: it would refuse correct
+    graphs with grouped convolutions or non-square kernels, so those skip NIR's check."""
+    for node in graph.nodes.values():
+        if isinstance(node, Conv) and (node.groups > 1 or node.kernel[0] != node.kernel[1]):
+            return False
+        if isinstance(node, SumPool) and node.kernel[0] != node.kernel[1]:
+            return False
+    return True
+
+
+def _jsonable(value):
+    """numpy arrays and scalars in our metadata (netx files keep their input transform)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
 def _unique(name: str, taken) -> str:
@@ -79,16 +101,17 @@ def _dense(name: str, node: Dense, graph: Graph, dt: float) -> nir.NIRNode:
 
 
 def _sumpool(name: str, node: SumPool, graph: Graph, dt: float) -> nir.NIRNode:
-    """NIR's SumPool2d has no weight: a weight of 1.0 (64) is one; any other weight is the
-    depthwise Conv2d it stands for (every framework then computes the same sums)."""
+    """NIR's SumPool2d has no weight: a weight of 1.0 (64) is one; any other weight becomes the
+    Conv2d it stands for, each channel summing only itself (not grouped: see `to_nir`), so
+    every framework computes the same sums."""
     if node.weight == FILE_UNITS_PER_FLOAT:
         return nir.SumPool2d(kernel_size=np.array(node.kernel), stride=np.array(node.stride),
                              padding=np.array(node.padding))
     (source,) = graph.predecessors(name)
     channels = graph.shapes[source][0]
-    weight = np.full((channels, 1, *node.kernel), node.weight)
+    weight = np.eye(channels)[:, :, None, None] * np.full(node.kernel, node.weight)
     return nir.Conv2d(input_shape=tuple(graph.shapes[source][1:]), weight=_floats(weight),
-                      stride=node.stride, padding=node.padding, dilation=1, groups=channels,
+                      stride=node.stride, padding=node.padding, dilation=1, groups=1,
                       bias=np.zeros(channels), metadata={NODE_TYPE_KEY: "sumpool"})
 
 
@@ -110,14 +133,9 @@ def _average(name: str, node: Average, graph: Graph, dt: float) -> nir.NIRNode:
 
 def _lif(name: str, node: LIF, graph: Graph, dt: float) -> nir.NIRNode:
     """CubaLIF with the Euler gains of units.py; our per-channel bias becomes v_leak."""
-    for field, decay in (("current_decay_12bit", node.current_decay_12bit),
-                         ("voltage_decay_12bit", node.voltage_decay_12bit)):
-        if decay == 0:   # tau = infinity and w_in or r infinite: no finite NIR parameters
-            raise SpikedeployError(f"neuron '{name}' has {field} = 0 (no leak), which NIR's "
-                                   "CubaLIF cannot express with finite time constants")
     shape = node.shape
-    du = node.current_decay_12bit / DECAY_UNITS
-    dv = node.voltage_decay_12bit / DECAY_UNITS
+    du = _decay_fraction(node.current_decay_12bit)
+    dv = _decay_fraction(node.voltage_decay_12bit)
     bias = _floats(node.bias_mant).reshape((-1,) + (1,) * (len(shape) - 1))
     full = np.ones(shape)
     return nir.CubaLIF(
@@ -127,6 +145,12 @@ def _lif(name: str, node: LIF, graph: Graph, dt: float) -> nir.NIRNode:
         metadata={"threshold_mant": node.threshold_mant,
                   "current_decay_12bit": node.current_decay_12bit,
                   "voltage_decay_12bit": node.voltage_decay_12bit, "bias_mant": node.bias_mant})
+
+
+def _decay_fraction(decay_12bit: int) -> float:
+    """dt / tau. Loihi's "no decay" (0) would need tau, w_in and r infinite; NIR_NO_DECAY
+    stands in: finite everywhere, back to 0 when rounded to 12 bits."""
+    return decay_12bit / DECAY_UNITS if decay_12bit else NIR_NO_DECAY
 
 
 def _input_gain(name: str, graph: Graph) -> float:
