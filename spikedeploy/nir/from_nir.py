@@ -17,7 +17,7 @@ from ..graph import Average, Graph, Input
 from .parts import CONVERTERS, Neuron, Readout, Synapse, Unmappable, per_channel, uniform
 from .quantize import Scale, choose_scale, quantize_neuron, quantize_synapse
 from .report import QuantizationReport
-from .units import DEFAULT_DT_SECONDS, DT_KEY, FORMAT_KEY, GRAPH_METADATA_KEY, SCALE_KEY
+from .units import DEFAULT_DT_SECONDS, DT_KEY, FORMAT_KEY, GRAPH_METADATA_KEY, SCALE_KEY, check_dt
 
 
 def from_nir(graph: nir.NIRGraph, dt: float | None = None) -> tuple[Graph, QuantizationReport]:
@@ -26,7 +26,7 @@ def from_nir(graph: nir.NIRGraph, dt: float | None = None) -> tuple[Graph, Quant
     `dt`: seconds per Loihi step; default the file's own `dt` (files we wrote) or 1e-4 s
     (snnTorch's). Raises SpikedeployError naming every node that has no Loihi equivalent.
     """
-    dt = float(graph.metadata.get(DT_KEY, DEFAULT_DT_SECONDS) if dt is None else dt)
+    dt = check_dt(graph.metadata.get(DT_KEY, DEFAULT_DT_SECONDS) if dt is None else dt)
     parts = _convert_all(graph, dt)
     edges = [(a, b) for a, b in graph.edges if parts[a] is not None and parts[b] is not None]
     direct = _fold_gains(parts, edges)

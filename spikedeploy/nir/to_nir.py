@@ -24,6 +24,7 @@ from .units import (
     GRAPH_METADATA_KEY,
     NODE_TYPE_KEY,
     SCALE_KEY,
+    check_dt,
 )
 
 # dt / tau written for a decay of 0: 2^-24, a relative leak a float simulator sees only after
@@ -38,6 +39,7 @@ def to_nir(graph: Graph, dt: float = DEFAULT_DT_SECONDS) -> nir.NIRGraph:
 
     Each of our outputs (nodes nothing reads) gets a NIR `Output` node after it.
     """
+    dt = check_dt(dt)
     nodes = {name: _CONVERTERS[type(graph.nodes[name])](name, graph.nodes[name], graph, dt)
              for name in graph.order}
     edges = list(graph.edges)

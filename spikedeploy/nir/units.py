@@ -16,6 +16,10 @@ the same dt by default: a file from snnTorch imports with the decays it was trai
 
 from __future__ import annotations
 
+import math
+
+from ..errors import SpikedeployError
+
 # Seconds per time step when a NIR graph does not say (snnTorch's fixed dt, see above).
 DEFAULT_DT_SECONDS = 1e-4
 
@@ -31,3 +35,14 @@ DT_KEY = "dt"                          # seconds per step the taus were written 
 SCALE_KEY = "spikedeploy_weight_scale"  # file units per float unit (64)
 GRAPH_METADATA_KEY = "spikedeploy_metadata"   # our graph's own metadata, as JSON
 NODE_TYPE_KEY = "spikedeploy_type"     # on NIR nodes that stand for one of ours
+
+
+def check_dt(dt) -> float:
+    """`dt` as a float number of seconds, refused unless positive and finite."""
+    try:
+        value = float(dt)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise SpikedeployError(f"dt must be a positive number of seconds, got {dt!r}")
+    return value

@@ -139,3 +139,13 @@ def test_a_synapse_feeding_a_synapse_is_refused_by_the_graph():
     with pytest.raises(SpikedeployError, match="does not fit spikedeploy's graph: synapse 'a' "
                                                "must feed exactly one neuron"):
         from_nir(graph)
+
+
+def test_dt_sets_the_decays_and_must_be_positive():
+    """Twice the step: du = 2e-4 / 4e-4 = 0.5, dv = 0.25 (the gains grow with it)."""
+    graph, _ = from_nir(network(nir.Linear(weight=np.array([[0.5, -0.25]])), cuba()),
+                        dt=2 * DT)
+    lif = graph.nodes["lif"]
+    assert (lif.current_decay_12bit, lif.voltage_decay_12bit) == (2048, 1024)
+    with pytest.raises(SpikedeployError, match="dt must be a positive number of seconds"):
+        from_nir(network(nir.Linear(weight=np.ones((1, 2))), cuba()), dt=0)
