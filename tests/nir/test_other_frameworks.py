@@ -83,7 +83,7 @@ def simulate_snntorch(module: torch.nn.Module, x: np.ndarray, call) -> np.ndarra
     with torch.no_grad():
         for sample in x:
             utils.reset(module)
-            steps = [call(module, torch.as_tensor(sample[None, :, t], dtype=torch.float32))
+            steps = [call(module, torch.as_tensor(sample[None, ..., t], dtype=torch.float32))
                      for t in range(x.shape[-1])]
             out.append(torch.stack(steps, -1)[0].numpy())
     return np.stack(out)
@@ -112,4 +112,32 @@ def test_our_export_runs_in_snntorch_as_on_our_emulator():
     theirs = simulate_snntorch(module, x, lambda m, xt: m(xt)[0])
     ours = our_spikes(graph, x)
     assert ours.sum() > 10
+    np.testing.assert_array_equal(ours[..., 2:], theirs[..., :-2])
+
+
+def test_snntorch_conv_network_spikes_as_we_do(tmp_path):
+    """Conv2d -> Synaptic -> Flatten -> Linear -> Synaptic, weights on a 1/32 grid."""
+    snn = pytest.importorskip("snntorch")
+    from snntorch.export_nir import export_to_nir
+
+    generator = torch.Generator().manual_seed(5)
+    conv = torch.nn.Conv2d(1, 2, 3, padding=1, bias=False)
+    linear = torch.nn.Linear(32, 3, bias=False)
+    for layer in (conv, linear):
+        layer.weight.data = torch.randint(-16, 17, layer.weight.shape, generator=generator) / 32
+
+    def synaptic(shape, alpha, output=False):
+        return snn.Synaptic(alpha=torch.full(shape, alpha), beta=torch.full(shape, 0.875),
+                            threshold=torch.full(shape, 0.5), reset_mechanism="zero",
+                            reset_delay=False, init_hidden=True, output=output)
+
+    net = torch.nn.Sequential(conv, synaptic((2, 4, 4), 0.75), torch.nn.Flatten(), linear,
+                              synaptic((3,), 0.5, output=True))
+    nir.write(tmp_path / "conv.nir", export_to_nir(net, torch.zeros(1, 1, 4, 4),
+                                                   ignore_dims=[0]))
+    graph, report = from_nir(read_nir(tmp_path / "conv.nir"))
+    assert all(s.max_abs_error == 0 for s in report.synapses)
+    x = (np.random.default_rng(6).random((3, 1, 4, 4, 30)) < 0.5).astype(np.int64)
+    theirs, ours = simulate_snntorch(net, x, lambda m, xt: m(xt)[0]), our_spikes(graph, x)
+    assert theirs.sum() > 10
     np.testing.assert_array_equal(ours[..., 2:], theirs[..., :-2])
