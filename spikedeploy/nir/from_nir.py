@@ -53,7 +53,7 @@ def _convert_all(graph: nir.NIRGraph, dt: float) -> dict:
             if converter is None:
                 raise Unmappable("not a NIR type spikedeploy knows")
             parts[name] = converter(node, dt)
-        except Unmappable as why:
+        except (Unmappable, GraphError) as why:      # GraphError: e.g. an input of 2 axes
             refused.append(f"cannot map NIR node '{name}' ({type(node).__name__}): {why}")
     if refused:
         raise SpikedeployError("; ".join(refused))
@@ -106,7 +106,14 @@ def _scale_for(graph: nir.NIRGraph, parts: dict) -> Scale:
 
 
 def _quantize(name: str, part, node: nir.NIRNode, scale: Scale, report: QuantizationReport):
-    kind = type(node).__name__
+    try:
+        return _quantize_part(name, part, type(node).__name__, scale, report)
+    except GraphError as err:     # a value our node refuses, e.g. a stride of 0
+        raise SpikedeployError(f"cannot map NIR node '{name}' ({type(node).__name__}): "
+                               f"{err.message}") from None
+
+
+def _quantize_part(name: str, part, kind: str, scale: Scale, report: QuantizationReport):
     if isinstance(part, Synapse):
         ours, rounding = quantize_synapse(name, kind, part, scale)
         report.synapses.append(rounding)

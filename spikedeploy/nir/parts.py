@@ -84,6 +84,8 @@ def _no_reset_offset(node) -> None:
 def _neuron(node, du, dv, gain, v_leak) -> Neuron:
     shape = tuple(int(s) for s in np.shape(node.v_threshold)) or (1,)
     _no_reset_offset(node)
+    if np.any(np.asarray(node.v_threshold) < 0):
+        raise Unmappable("v_threshold is negative; Loihi's threshold is unsigned")
     return Neuron(shape=shape, du=du, dv=dv,
                   gain=np.broadcast_to(np.asarray(gain, np.float64), shape).copy(),
                   threshold=uniform(node.v_threshold, "v_threshold"),

@@ -149,3 +149,15 @@ def test_dt_sets_the_decays_and_must_be_positive():
     assert (lif.current_decay_12bit, lif.voltage_decay_12bit) == (2048, 1024)
     with pytest.raises(SpikedeployError, match="dt must be a positive number of seconds"):
         from_nir(network(nir.Linear(weight=np.ones((1, 2))), cuba()), dt=0)
+
+
+def test_values_our_nodes_refuse_name_the_nir_node():
+    batched = nir.NIRGraph(nodes={"in": nir.Input(input_type={"input": np.array([1, 2, 3, 4])}),
+                                  "syn": nir.Linear(weight=np.ones((1, 2))), "lif": cuba()},
+                           edges=[("in", "syn"), ("syn", "lif")], type_check=False)
+    with pytest.raises(SpikedeployError, match="cannot map NIR node 'in' \\(Input\\): input "
+                                               "shape must be"):
+        from_nir(batched)
+    with pytest.raises(SpikedeployError, match="cannot map NIR node 'lif' \\(CubaLIF\\): "
+                                               "v_threshold is negative"):
+        from_nir(network(nir.Linear(weight=np.ones((1, 2))), cuba(threshold=-1.0)))
