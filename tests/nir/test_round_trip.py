@@ -90,3 +90,25 @@ def test_trained_lava_dl_networks_round_trip(tmp_path, network):
     back = round_trip(graph, tmp_path)
     assert back == graph
     assert_same_spikes(graph, back, random_inputs(graph, samples=1, steps=6))
+
+
+def test_exported_tiny_resnet_round_trips(tmp_path):
+    """The tiny preset's ResNet as `spikedeploy export` writes it (batch norm folded into
+    biases, a sum-pool, residual shortcuts, an average readout), with random parameters."""
+    from spikedeploy.config import load
+    from spikedeploy.export import export_model
+    from spikedeploy.train.resnet import build_model
+
+    torch.manual_seed(0)
+    model = build_model(load("tiny").model, (1, 8, 8), 10)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if name.endswith("norm.bias"):
+                param.uniform_(-0.5, 0.5)
+    model.set_quantized(True)
+    model.eval()
+    graph = export_model(model)
+    assert any(np.any(graph.nodes[n].bias_mant) for n in graph.neuron_names)
+    back = round_trip(graph, tmp_path)
+    assert back == graph
+    assert_same_spikes(graph, back, random_inputs(graph, samples=2, steps=8))
