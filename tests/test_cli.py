@@ -157,6 +157,6 @@ def test_input_of_the_wrong_shape_is_refused(demo_run, tmp_path):
 
 
 def test_help_has_examples():
-    for command in ("demo", "train", "export", "sim", "deploy", "info"):
+    for command in ("demo", "train", "export", "sim", "deploy", "info", "nir"):
         result = run_cli(command, "--help")
         assert result.returncode == 0 and "examples:" in result.stdout

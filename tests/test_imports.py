@@ -1,4 +1,5 @@
-"""Imports point one way: graph <- sim, deploy, export <- train; graph and sim import no Lava."""
+"""Imports point one way: graph <- sim, deploy, export, nir; export <- train; graph, sim and nir
+import no Lava."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ def loaded_after(module: str) -> set[str]:
     ("spikedeploy.sim", ("lava", "spikedeploy.train", "spikedeploy.deploy", "spikedeploy.export")),
     ("spikedeploy.deploy", ("spikedeploy.train", "spikedeploy.sim", "spikedeploy.export")),
     ("spikedeploy.export", ("spikedeploy.train", "spikedeploy.deploy", "spikedeploy.sim")),
+    ("spikedeploy.nir", ("torch", "lava", "spikedeploy.train", "spikedeploy.deploy",
+                         "spikedeploy.sim", "spikedeploy.export")),
 ])
 def test_import_direction(module, forbidden):
     loaded = loaded_after(module)

@@ -11,10 +11,10 @@ import importlib
 import sys
 
 from ..errors import SpikedeployError
-from . import demo, deploy, export, info, profile, sim, train
+from . import demo, deploy, export, info, nir, profile, sim, train
 from .common import quiet_imports
 
-COMMANDS = (demo, train, export, sim, deploy, profile, info)
+COMMANDS = (demo, train, export, sim, deploy, profile, info, nir)
 
 
 def build_parser() -> argparse.ArgumentParser:
