@@ -7,7 +7,7 @@ held-out accuracies and their difference. The spiking network's quantized held-o
 the deployed one: the emulator and Lava reproduce its spikes exactly (the demo checks this).
 
 examples:
-  PYTHONPATH=$PWD python bench/twin_accuracy.py                          # demo, seeds 0 and 1
+  PYTHONPATH=$PWD python bench/twin_accuracy.py --seeds 0 1 2 3          # the demo
   PYTHONPATH=$PWD python bench/twin_accuracy.py --preset tiny train.threads=1 --seeds 0 1 2
 """
 
@@ -37,14 +37,18 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE")
     args = parser.parse_args()
     print(f"{'seed':>4} {'T':>3} {'deployed SNN':>12} {'ANN twin':>9} {'difference':>11}")
+    differences = []
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             common = [*args.overrides, f"train.seed={seed}"]
             snn, steps = heldout_accuracy(args.preset, common, Path(tmp) / f"snn{seed}")
             ann, _ = heldout_accuracy(args.preset, [*common, "model.twin=ann"],
                                       Path(tmp) / f"ann{seed}")
-            print(f"{seed:>4} {steps:>3} {snn:>12.4f} {ann:>9.4f} "
-                  f"{100 * (snn - ann):>+9.2f} pt")
+            differences.append(100 * (snn - ann))
+            print(f"{seed:>4} {steps:>3} {snn:>12.4f} {ann:>9.4f} {differences[-1]:>+9.2f} pt")
+    mean = sum(differences) / len(differences)
+    print(f"mean difference over {len(differences)} seeds: {mean:+.2f} pt "
+          f"(from {min(differences):+.2f} to {max(differences):+.2f})")
 
 
 if __name__ == "__main__":
