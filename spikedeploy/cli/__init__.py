@@ -1,14 +1,19 @@
 """`spikedeploy`: one command, one subcommand per stage. Only this package reads argv.
 
 Errors a user can fix print as one line (`error: <file>: <problem>`) with exit status 2;
-Ctrl-C stops cleanly with status 130. `--debug` shows tracebacks for everything else.
+Ctrl-C stops cleanly with status 130, SIGTERM (a `kill`, a job scheduler) the same way with
+status 143. `--debug` shows tracebacks for everything else.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
 
 from ..errors import SpikedeployError
 from . import demo, deploy, export, info, nir, profile, sim, train
@@ -32,17 +37,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C's KeyboardInterrupt would be, so that it takes the same
+    clean way out: Lava's children killed, no half-written files."""
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Within: SIGTERM to this process raises Terminated. Lava's forked children inherit the
+    handler; in them it does what SIGTERM does by default, so Lava's own shutdown still works."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    main_pid = os.getpid()
+
+    def on_sigterm(signum, frame):
+        if os.getpid() != main_pid:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        with quiet_imports():          # lava-dl prints notices when first imported
-            handler = args.load()
-            for module in getattr(args, "preload", ()):
-                importlib.import_module(module)
-        return handler(args) or 0
+        with sigterm_as_interrupt():
+            with quiet_imports():          # lava-dl prints notices when first imported
+                handler = args.load()
+                for module in getattr(args, "preload", ()):
+                    importlib.import_module(module)
+            return handler(args) or 0
     except SpikedeployError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -159,3 +159,18 @@ def test_ctrl_c_during_a_lava_run_exits_130_and_leaves_nothing(network):
     assert settle(lambda: group_members(proc.pid), set()) == set()
     assert (network / "out.npz").read_bytes() == b"an earlier recording"
     assert sorted(p.name for p in network.iterdir()) == ["net.h5", "out.npz", "x.npy"]
+
+
+def test_sigterm_during_a_lava_run_exits_143_and_leaves_nothing(network):
+    """A `kill` (or a job scheduler) sends SIGTERM to the main process only: its Lava children
+    must not be orphaned."""
+    proc = _start(_deploy_args(network))
+    started = settle(lambda: len(group_members(proc.pid)) > 5, True, timeout_s=120)
+    assert started and proc.poll() is None, proc.communicate()[1]
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == "terminated", err
+    assert settle(lambda: group_members(proc.pid), set()) == set()
+    assert sorted(p.name for p in network.iterdir()) == ["net.h5", "x.npy"]
