@@ -17,6 +17,8 @@ from spikedeploy.train.data import frames, load_splits
 from spikedeploy.train.neuron import CurrentBatchNorm, CurrentBias, make_neuron
 from spikedeploy.train.resnet import build_model
 
+from .batch_norms import give_batch_norms_statistics
+
 
 def test_training_mode_normalizes_per_channel_over_batch_space_and_time():
     bn = CurrentBatchNorm(2)
@@ -68,15 +70,7 @@ def tiny_batch_norm_model(x: torch.Tensor, seed: int = 0):
     torch.manual_seed(seed)
     cfg = load("tiny", ["model.neuron.norm=batch"])
     model = build_model(cfg.model, (1, 8, 8), 10, 5)
-    model.train()
-    with torch.no_grad():
-        for _ in range(3):                        # real running statistics
-            model(x)
-        for name, param in model.named_parameters():
-            if name.endswith("norm.weight"):
-                param.uniform_(0.5, 2.0)
-            elif name.endswith("norm.bias"):
-                param.uniform_(-0.5, 0.5)
+    give_batch_norms_statistics(model, x, passes=3)
     return model
 
 

@@ -16,6 +16,8 @@ from spikedeploy.train.layers import GlobalSumDense
 from spikedeploy.train.network import SpikingNetwork
 from spikedeploy.train.resnet import build_model, weighted_depth
 
+from .batch_norms import give_batch_norms_statistics
+
 # Stand-in input shapes and classes per data set: building a model needs no data. Imagenette's
 # size is the loader's choice; the depth does not depend on it.
 DATA_SHAPES = {"digits": ((1, 8, 8), 10), "cifar10": ((3, 32, 32), 10),
@@ -110,15 +112,7 @@ def run_both(model: SpikingNetwork, x: np.ndarray):
     """Give batch norms real running statistics and random affine parameters, then the
     quantized model in evaluation mode and the exported graph on the emulator."""
     xt = torch.as_tensor(x, dtype=torch.float32)
-    model.train()
-    with torch.no_grad():
-        for _ in range(2):
-            model(xt)
-        for name, param in model.named_parameters():
-            if name.endswith("norm.weight"):
-                param.uniform_(0.5, 2.0)
-            elif name.endswith("norm.bias"):
-                param.uniform_(-0.5, 0.5)
+    give_batch_norms_statistics(model, xt, passes=2)
     model.set_quantized(True)
     model.eval()
     graph = export_model(model)

@@ -47,6 +47,8 @@ def append_drain(frames: np.ndarray, drain_steps: int) -> np.ndarray:
     """Append `drain_steps` all-zero frames. Each synapse delays by one step (docs/format.md),
     so what arrives in the last input frame reaches the output D steps later; the drain gives
     it those steps without presenting the input any longer."""
+    if drain_steps == 0:
+        return frames                 # no copy: this runs for every sample of every epoch
     drain = np.zeros((*frames.shape[:-1], drain_steps), dtype=frames.dtype)
     return np.concatenate([frames, drain], axis=-1)
 
