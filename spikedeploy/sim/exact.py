@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import SpikedeployError
+from .int8 import Int8Conv, int8_conv
 
 CONV_MEMORY_FORMAT = torch.channels_last
 CONV_OUTPUT_BITS = 24           # Lava's fixed-point Conv wraps its output to signed 24 bits
@@ -59,11 +60,17 @@ def exact_backends():
         torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
 
 
+def spike_dtype(device: torch.device) -> torch.dtype:
+    """How spikes are stored: uint8 on CPU, the input of the int8 convolutions (int8.py);
+    float32 elsewhere, the input of float convolutions."""
+    return torch.uint8 if device.type == "cpu" else torch.float32
+
+
 @dataclass(frozen=True)
 class Spikes:
-    """A neuron layer's output over time: `delayed` is (T + 1, N, *shape) float32 with an empty
-    frame 0, so `delayed[:-1]` is what a synapse reads (one step later) without another pass
-    over memory, and `delayed[1:]` the spikes themselves."""
+    """A neuron layer's output over time: `delayed` is (T + 1, N, *shape), of `spike_dtype`,
+    with an empty frame 0, so `delayed[:-1]` is what a synapse reads (one step later) without
+    another pass over memory, and `delayed[1:]` the spikes themselves."""
 
     delayed: torch.Tensor
 
@@ -117,6 +124,10 @@ def conv_frames(x: torch.Tensor, weight: np.ndarray, stride, padding, dilation, 
     fan_in = int(np.prod(weight.shape[1:]))
     bound = int(np.abs(weight).max(initial=0)) * max_abs(x) * fan_in
     dtype = exact_dtype(bound, 1, 1)
+    fast = _int8_conv_for(x, dtype, weight, stride, padding, dilation, groups)
+    if fast is not None:
+        y = fast(_spike_frames(x))
+        return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
     frames = one_step_later(x, dtype).reshape(steps * n, *frame)
     kernel = _as_tensor(weight, dtype, x.device)
     with exact_backends():
@@ -131,11 +142,33 @@ def conv_frames(x: torch.Tensor, weight: np.ndarray, stride, padding, dilation, 
     return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
 
 
+def _int8_conv_for(x, dtype, weight, stride, padding, dilation, groups) -> Int8Conv | None:
+    """The int8 kernel for this conv when it is exact and faster: spikes (0/1) on CPU, sums
+    that float32 holds (int8.py says why that is exact)."""
+    if x.device.type != "cpu" or dtype != torch.float32 or max_abs(x) > 1:
+        return None
+    return int8_conv(weight, stride, padding, dilation, groups)
+
+
+def _spike_frames(x: torch.Tensor | Spikes) -> torch.Tensor:
+    """(T, N, C, H, W) spikes -> the (T * N, C, H, W) uint8 channels-last frames a synapse
+    reads, one step later; no copy when the neuron kernel already wrote them that way."""
+    frames = one_step_later(x, torch.uint8)
+    frames = frames.reshape(-1, *frames.shape[2:])
+    return frames.contiguous(memory_format=CONV_MEMORY_FORMAT)
+
+
 def sumpool_frames(x: torch.Tensor, kernel, weight: int, stride, padding) -> ExactSums:
     """A sum-pool (a depthwise conv of one repeated weight) as a window sum times the weight."""
     steps, n, *frame = x.shape
     bound = abs(weight) * max_abs(x) * kernel[0] * kernel[1]
     dtype = exact_dtype(bound, 1, 1)
+    # as a depthwise conv of the repeated weight, spikes take the int8 path like any conv
+    depthwise = np.full((frame[0], 1, *kernel), weight, dtype=np.int64)
+    fast = _int8_conv_for(x, dtype, depthwise, stride, padding, (1, 1), frame[0])
+    if fast is not None:
+        y = fast(_spike_frames(x))
+        return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
     frames = one_step_later(x, dtype).reshape(steps * n, *frame)
     with exact_backends():       # divisor_override=1: the plain sum of each window, no division
         y = F.avg_pool2d(frames, kernel, stride, padding, divisor_override=1) * weight

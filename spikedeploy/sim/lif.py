@@ -132,7 +132,7 @@ def _run_kernel(activation: torch.Tensor, params: LIFParams, reset: np.ndarray,
         activation = activation.to(torch.int32)
     # The kernel is elementwise: it works on memory in whatever order the input has, so a
     # channels-last conv output (T, N, H, W, C in memory) stays that way, no copy.
-    order = _memory_order(activation)
+    order = memory_order(activation)
     physical = activation.permute(order).contiguous()
     bias = params.bias.cpu().expand(*shape).permute([d - 1 for d in order[1:]])
     numpy_dtype = {torch.float32: np.float32, torch.uint8: np.uint8}[dtype]
@@ -146,7 +146,7 @@ def _run_kernel(activation: torch.Tensor, params: LIFParams, reset: np.ndarray,
     return tuple(logical)
 
 
-def _memory_order(x: torch.Tensor) -> list[int]:
+def memory_order(x: torch.Tensor) -> list[int]:
     """Dimension order in which x is laid out in memory: (T, N, H, W, C) for channels-last
     images, else the logical order."""
     if x.dim() == 5 and x.permute(0, 1, 3, 4, 2).is_contiguous():

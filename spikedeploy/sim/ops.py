@@ -27,6 +27,7 @@ from .exact import (
     lava_conv_output,
     lava_dense_weights,
     max_abs,
+    spike_dtype,
     sumpool_frames,
 )
 from .lif import LIFParams, lif_spike_buffer, reset_schedule, wrap_int32
@@ -111,7 +112,7 @@ def lif_op(node: LIF, ctx: OpContext) -> Op:
             params[device] = LIFParams.from_node(node, device)
         # netx gives the k-th neuron layer reset_offset k + 1 (netx/hdf5.py, _create)
         reset = reset_schedule(activation.shape[0], ctx.reset_interval, ctx.neuron_index + 1)
-        (spikes,) = lif_spike_buffer(activation, params[device], reset)
+        (spikes,) = lif_spike_buffer(activation, params[device], reset, dtype=spike_dtype(device))
         return Spikes(spikes)
     return run
 

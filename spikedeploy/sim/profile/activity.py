@@ -18,12 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ...graph import LIF, Graph, Input
 from ..emulator import sample_major, time_major
 from ..exact import Spikes
-from ..lif import ACT_SHIFT, STATE_HALF, LIFParams, decay, lif_spike_buffer
+from ..lif import ACT_SHIFT, STATE_HALF, LIFParams, decay, lif_spike_buffer, memory_order
 from ..ops import OPS, OpContext, summed
 
 
@@ -78,12 +79,17 @@ def _observe_compiled(activation: torch.Tensor, params: LIFParams
     steps, *shape = activation.shape
     if activation.dtype != torch.float32:       # Lava's neuron sums its input in int32
         activation = activation.to(torch.int32)
-    bias = params.bias.expand(*shape).contiguous()
+    # elementwise, like the emulator's kernel: kept in the input's memory order, no copy
+    order = memory_order(activation)
+    physical = activation.permute(order).contiguous()
+    bias = params.bias.expand(*shape).permute([d - 1 for d in order[1:]]).contiguous()
     spikes, active, stats = lif_observe_kernel(
-        activation.contiguous().reshape(steps, -1).numpy(), bias.reshape(-1).numpy(),
-        (params.current_factor, params.voltage_factor), params.threshold)
-    delayed = torch.from_numpy(spikes).reshape(steps + 1, *shape)
-    return Spikes(delayed), NeuronObservation(torch.from_numpy(active), *stats)
+        physical.reshape(steps, -1).numpy(), bias.reshape(-1).numpy(),
+        (params.current_factor, params.voltage_factor), params.threshold,
+        spike_dtype=np.uint8)
+    delayed = torch.from_numpy(spikes).reshape(steps + 1, *physical.shape[1:])
+    return (Spikes(delayed.permute(list(np.argsort(order)))),
+            NeuronObservation(torch.from_numpy(active), *stats))
 
 
 def _observe_traces(activation: torch.Tensor, params: LIFParams
