@@ -16,9 +16,10 @@ import torch
 from ..errors import SpikedeployError
 from ..graph import Graph, Input
 from .exact import Spikes
+from .memory import keep_freed_memory
 from .ops import OPS, OpContext
 
-CPU_PASS_BYTES = 8 << 20
+CPU_PASS_BYTES = 64 << 20
 
 
 class Emulator:
@@ -36,6 +37,8 @@ class Emulator:
             raise SpikedeployError(f"reset interval must be at least 1, got {reset_interval}")
         self.graph = graph
         self.device = torch.device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()         # 2x faster passes: no page faults (memory.py)
         neuron_index = {name: k for k, name in enumerate(graph.neuron_names)}
         self._ops = {name: OPS[type(node)](node, OpContext(neuron_index.get(name, 0),
                                                            reset_interval))
@@ -66,9 +69,10 @@ class Emulator:
 
     def samples_per_pass(self, steps: int) -> int:
         """How many samples go through the graph together. On CPU, as many as keep one layer's
-        float32 time series within CPU_PASS_BYTES: the passes then work in cache, and a batch
-        of 64 ran 2.3x slower per sample than batches of 4 on the benchmark ResNet (bench/
-        emulator_vs_lava.py). On a GPU, all of them."""
+        float32 time series within CPU_PASS_BYTES, which bounds the memory a large batch takes
+        (a few such series are alive at once); passes of 4 to 64 samples ran equally fast on
+        the benchmark ResNet (bench/emulator_vs_lava.py), within the noise. On a GPU, all of
+        them: there the batch is the parallelism."""
         if self.device.type != "cpu":
             return 1 << 62
         largest = max(int(np.prod(shape)) for shape in self.graph.shapes.values())

@@ -28,3 +28,11 @@ def test_a_batch_in_several_passes_spikes_as_in_one(monkeypatch):
     for name in whole:
         assert split[name].shape[0] == 7 and torch.equal(whole[name], split[name]), name
     assert sum(int(np.asarray(v).sum()) for v in whole.values()) > 0
+
+
+def test_freed_memory_is_kept_where_the_c_library_is_glibc():
+    import platform
+
+    from spikedeploy.sim.memory import keep_freed_memory
+    glibc = platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is glibc

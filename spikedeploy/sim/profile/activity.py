@@ -25,6 +25,7 @@ from ...graph import LIF, Graph, Input
 from ..emulator import sample_major, time_major
 from ..exact import Spikes
 from ..lif import ACT_SHIFT, STATE_HALF, LIFParams, decay, lif_spike_buffer, memory_order
+from ..memory import keep_freed_memory
 from ..ops import OPS, OpContext, summed
 
 
@@ -118,6 +119,7 @@ class Replay:
 
     def __init__(self, graph: Graph):
         self.graph = graph
+        keep_freed_memory()             # as the emulator does (sim/memory.py)
         index = {name: k for k, name in enumerate(graph.neuron_names)}
         self._ops = {name: OPS[type(node)](node, OpContext(index.get(name, 0)))
                      for name, node in graph.nodes.items()
