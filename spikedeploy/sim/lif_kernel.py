@@ -3,7 +3,7 @@
 Same integer arithmetic as `lif.lif_step`, the readable reference that also runs on CUDA;
 tests/sim/test_lif.py checks that the two agree bit for bit. The loop keeps a block of neurons'
 state in cache for all time steps and numba vectorises the inner loop (its branches compile to
-selects): about 1 ns per neuron and step on one core here. It runs on one thread on purpose:
+selects): about 0.7 ns per neuron and step on one core here. It runs on one thread on purpose:
 numba's thread pool spins beside torch's OpenMP threads, and on a busy 2-core machine that made
 the whole emulator 2-5x slower than one thread (measured); torch's convolutions keep the cores.
 Imported only when a CPU run needs it: numba's import and the first compilation take a few
