@@ -13,13 +13,21 @@ go wrong with its own API, each handled here:
   own KeyboardInterrupt traceback and leave the runtime waiting. The children are forked with
   a SIGINT handler that only takes note, so only this process acts on Ctrl-C; it raises
   KeyboardInterrupt here and `kill` ends the rest.
+
+And one thing no handler can catch: SIGKILL (the OOM killer, `kill -9`) ends this process
+without a word to its children, which would run on as orphans. On Linux each child forked
+while Lava starts asks the kernel to SIGKILL it when its parent dies (`dying_with_parent`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
 import signal
+import sys
 import threading
 import time
 
@@ -50,13 +58,48 @@ def sigint_held():
         raise KeyboardInterrupt
 
 
+PR_SET_PDEATHSIG = 1             # linux/prctl.h
+_forking_parent: int | None = None   # while Lava forks: the pid its children must not outlive
+
+
+def _die_with_forking_parent() -> None:
+    """In a child forked by Python (os.register_at_fork) inside `dying_with_parent`: have the
+    kernel SIGKILL it when its parent ends, and pass the duty on to its own children."""
+    global _forking_parent
+    if _forking_parent is None:
+        return
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != _forking_parent:    # the parent died before prctl: nobody will signal
+        os._exit(1)
+    _forking_parent = os.getpid()
+
+
+if sys.platform.startswith("linux"):
+    os.register_at_fork(after_in_child=_die_with_forking_parent)
+
+
+@contextlib.contextmanager
+def dying_with_parent():
+    """Children forked inside die with this process, even when it is SIGKILLed (Linux; a no-op
+    elsewhere). The kernel signals a child when the *thread* that forked it ends, so fork from
+    a thread that outlives the run: the CLI forks from its main thread."""
+    global _forking_parent
+    _forking_parent = os.getpid()
+    try:
+        yield
+    finally:
+        _forking_parent = None
+
+
 def start(process, run_cfg) -> None:
-    """Compile the network around `process` and fork its runtime, Ctrl-C kept from the children.
+    """Compile the network around `process` and fork its runtime, Ctrl-C kept from the children,
+    which die with this process.
 
     Compiling happens before the window, so a Ctrl-C during a long compile acts at once.
     """
     executable = process.compile(run_cfg)
-    with sigint_held():
+    with sigint_held(), dying_with_parent():
         process.create_runtime(executable=executable)
 
 

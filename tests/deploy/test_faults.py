@@ -174,3 +174,17 @@ def test_sigterm_during_a_lava_run_exits_143_and_leaves_nothing(network):
     assert err.strip() == "terminated", err
     assert settle(lambda: group_members(proc.pid), set()) == set()
     assert sorted(p.name for p in network.iterdir()) == ["net.h5", "x.npy"]
+
+
+def test_sigkill_during_a_lava_run_takes_its_children_along(network):
+    """SIGKILL cannot be caught: the kernel ends Lava's children when their parent dies
+    (PR_SET_PDEATHSIG, set as each is forked), so none runs on as an orphan."""
+    proc = _start(_deploy_args(network))
+    started = settle(lambda: len(group_members(proc.pid)) > 5, True, timeout_s=120)
+    assert started and proc.poll() is None, proc.communicate()[1]
+    time.sleep(1.0)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert settle(lambda: group_members(proc.pid), set()) == set()
+    assert sorted(p.name for p in network.iterdir()) == ["net.h5", "x.npy"]
