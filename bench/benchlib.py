@@ -167,6 +167,18 @@ def stopwatch():
     box["s"] = time.perf_counter() - start
 
 
+def best_seconds(run, repeats: int) -> float:
+    """Call `run` once to warm up (JIT, allocator, caches), then return its fastest of
+    `repeats` timed calls, in seconds."""
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:

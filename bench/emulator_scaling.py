@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import torch
-from benchlib import conv_chain, image_inputs, machine, macs_per_step, table
+from benchlib import best_seconds, conv_chain, image_inputs, machine, macs_per_step, table
 
 from spikedeploy.sim import Emulator
 
@@ -26,13 +25,7 @@ def measure(graph, batch: int, steps: int, repeats: int) -> float:
     emulator = Emulator(graph)
     x = torch.as_tensor(image_inputs(graph, batch, steps))
     out = graph.output_names[-1]
-    emulator.run(x, record=[out])
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        emulator.run(x, record=[out])
-        best = min(best, time.perf_counter() - started)
-    return best / (batch * steps)
+    return best_seconds(lambda: emulator.run(x, record=[out]), repeats) / (batch * steps)
 
 
 def sweep(name: str, configs, args) -> list[tuple]:

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 import torch
-from benchlib import image_inputs, machine, macs_per_step, peak_memory, resnet, table
+from benchlib import best_seconds, image_inputs, machine, macs_per_step, peak_memory, resnet, table
 
 from spikedeploy.deploy.backends import make_backend
 from spikedeploy.deploy.network import LavaNetwork
@@ -53,13 +53,8 @@ def emulator_throughput(graph, inputs: np.ndarray, batch: int, threads: int, rep
     emulator, steps = Emulator(graph), inputs.shape[-1]
     x = torch.as_tensor(inputs[:batch])
     out = graph.output_names[-1]
-    best = float("inf")
     with peak_memory() as memory:
-        emulator.run(x, record=[out])                    # warm-up: JIT, allocator, caches
-        for _ in range(repeats):
-            started = time.perf_counter()
-            emulator.run(x, record=[out])
-            best = min(best, time.perf_counter() - started)
+        best = best_seconds(lambda: emulator.run(x, record=[out]), repeats)
     rate = batch * steps / best
     return {"side": f"emulator, batch {batch}, {threads} thread(s)", "batch": batch,
             "threads": threads, "rate": rate,

@@ -18,7 +18,7 @@ import sys
 import time
 
 import numpy as np
-from benchlib import lif_layer, machine, table
+from benchlib import best_seconds, lif_layer, machine, table
 from lava.proc.conv import utils
 from threadpoolctl import threadpool_limits
 
@@ -65,13 +65,7 @@ def compute_ms_per_step(graph, frame: np.ndarray, repeats: int) -> tuple[float, 
     times = {}
     with threadpool_limits(limits=1, user_api="blas"):
         for name, fn in (("stock", stock), ("fast", ours)):
-            fn()
-            best = float("inf")
-            for _ in range(repeats):
-                started = time.perf_counter()
-                fn()
-                best = min(best, time.perf_counter() - started)
-            times[name] = best * 1e3
+            times[name] = best_seconds(fn, repeats) * 1e3
         assert np.array_equal(stock(), ours())
     return times["stock"], times["fast"]
 

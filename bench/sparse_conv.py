@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 
 import numba
 import numpy as np
 import torch
-from benchlib import machine, table
+from benchlib import best_seconds, machine, table
 
 from spikedeploy.sim.int8 import int8_conv
 
@@ -68,16 +67,6 @@ def event_conv(spikes, weight, padding):
                                 row_sum[o] += taps[o]
                 out[f, oy, ox] = row_sum
     return out
-
-
-def best_seconds(run, repeats: int) -> float:
-    run()
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def main(argv=None) -> int:
