@@ -6,6 +6,7 @@ Read from /proc (Linux), so the tests need no psutil.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -64,3 +65,11 @@ def settle(probe, expected, timeout_s: float = 15.0):
         time.sleep(0.1)
         value = probe()
     return value
+
+
+def with_default_sigint() -> None:
+    """Popen's preexec_fn for a child the test will Ctrl-C: SIGINT back to its default. A shell
+    starts a background job (`cmd &` without job control) with SIGINT ignored, exec keeps it
+    ignored and Python then installs no KeyboardInterrupt handler, so a suite run that way
+    would see the CLI under test ignore the Ctrl-C the test sends."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -18,7 +18,7 @@ from spikedeploy.errors import SpikedeployError
 from spikedeploy.graph import write
 from spikedeploy.recording import from_internal
 from tests.conftest import random_inputs, residual_graph
-from tests.processes import descendants, group_members, settle
+from tests.processes import descendants, group_members, settle, with_default_sigint
 
 pytestmark = pytest.mark.lava
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -98,7 +98,8 @@ def _start(args, patch: str = ""):
     else:
         command = [sys.executable, "-m", "spikedeploy", *args]
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=with_default_sigint)
 
 
 SLOW_RECORDER = """

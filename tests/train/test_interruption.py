@@ -20,7 +20,7 @@ import time
 import pytest
 
 from spikedeploy.train.checkpoint import read_checkpoint
-from tests.processes import group_members, settle
+from tests.processes import group_members, settle, with_default_sigint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TINY = ["--config", "tiny", "--no-progress", "train.qat_epochs=0", "data.limit=48"]
@@ -30,7 +30,7 @@ def _train(out, *extra) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "spikedeploy", "train", "--out", str(out),
                              *TINY, *extra], cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=with_default_sigint)
 
 
 def _wait_for(path, proc, timeout_s: float = 120.0) -> None:
