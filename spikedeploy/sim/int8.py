@@ -38,19 +38,22 @@ def int8_weights(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """weight (C', C/g, kh, kw) integers -> (int8 mantissas, float32 per-channel scales 2^k)
     with mantissa * scale == weight exactly, or None when some channel has no such form.
     The smallest k that fits is taken, so the scale is 1 whenever the weights are 8-bit."""
-    w = np.asarray(weight, dtype=np.int64).reshape(weight.shape[0], -1)
-    mantissas, scales = np.empty_like(w), np.empty(w.shape[0], np.float32)
-    for channel, row in enumerate(w):
-        for k in range(63):
-            if np.all(row % (1 << k) == 0) and MANTISSA_MIN <= (row >> k).min(initial=0) \
-                    and (row >> k).max(initial=0) <= MANTISSA_MAX:
-                mantissas[channel], scales[channel] = row >> k, float(1 << k)
-                break
-            if np.any(row % (1 << k)):
-                return None                     # odd multiples of 2^(k-1) beyond 8 bits
-        else:
-            return None
-    return mantissas.astype(np.int8).reshape(weight.shape), scales
+    rows = np.asarray(weight, dtype=np.int64).reshape(weight.shape[0], -1)
+    exponents = [_exponent(row) for row in rows]
+    if None in exponents:
+        return None
+    shifts = np.array(exponents, dtype=np.int64)[:, None]
+    mantissas = (rows >> shifts).astype(np.int8).reshape(weight.shape)
+    return mantissas, np.ldexp(1.0, shifts[:, 0]).astype(np.float32)
+
+
+def _exponent(row: np.ndarray) -> int | None:
+    """The smallest k that brings row / 2^k into [-128, 127], if it divides every entry (a
+    larger k cannot divide what this one does not)."""
+    k = 0
+    while row.min(initial=0) >> k < MANTISSA_MIN or row.max(initial=0) >> k > MANTISSA_MAX:
+        k += 1
+    return None if np.any(row % (1 << k)) else k
 
 
 @dataclass(frozen=True)
