@@ -18,8 +18,9 @@ from lava.proc.io.source import RingBuffer as Source
 from lava.proc.lif.process import LIF as LavaLIF
 from lava.proc.lif.process import LIFReset as LavaLIFReset
 
+from ..graph.fields import BIAS_EXP
 from ..graph.netx import fit_weight_bits
-from ..graph.nodes import BIAS_EXP, LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
+from ..graph.nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
 
 
 @dataclass

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import GraphError
-from .nodes import LIF, SYNAPSE_TYPES, Average, Flatten, Input, Node, Shape
+from .fields import Shape
+from .nodes import LIF, SYNAPSE_TYPES, Average, Flatten, Input, Node
 
 # Which node types may feed which: synapses read spikes or data, neurons read currents.
 _ALLOWED_SOURCES: dict[type, tuple[type, ...]] = {

@@ -16,9 +16,10 @@ import h5py
 import numpy as np
 
 from ..errors import GraphError, SpikedeployError
+from .fields import as_pair
 from .graph import Graph
 from .netx import DEFAULT_DENSE_NEURON, expand_delay
-from .nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool, as_pair
+from .nodes import LIF, Average, Conv, Dense, Flatten, Input, Node, SumPool
 
 FORMAT_VERSION = 1
 VERSION_ATTR = "spikedeploy_format_version"

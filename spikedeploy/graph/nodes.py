@@ -26,50 +26,20 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import GraphError
-
-Shape = tuple[int, ...]
-
-# Loihi bit widths (Lava's bit-accurate LIF and Dense process models, lava-nc 0.10).
-WEIGHT_MIN, WEIGHT_MAX = -256, 255        # Dense clips weights to 8 bits + sign
-# vth is unsigned 17-bit on the chip; 1 << 17 is allowed too because netx gives a dense block
-# without a neuron that value (`1 << 18 - 1` in lava-dl's netx/hdf5.py): a neuron that can never
-# fire, since v clips at 2^23 - 1 = (1 << 17 << 6) - 1.
-THRESHOLD_MANT_MAX = 1 << 17
-DECAY_MAX = 1 << 12                       # 12-bit decays; 4096 = "decay everything"
-BIAS_MANT_MIN, BIAS_MANT_MAX = -(1 << 12), (1 << 12) - 1   # signed 13-bit
-BIAS_EXP = 6                              # netx always passes bias_exp = 6
-MESSAGE_BITS_MAX = 24                     # graded spikes carry at most 24 bits
-DELAY_MAX = 62                            # netx builds DelayDense with max_delay = 62
-
-
-def as_pair(value, what: str) -> tuple[int, int]:
-    """Turn an int or a 2-sequence into an (h, w) pair of non-negative ints."""
-    arr = np.atleast_1d(np.asarray(value))
-    if arr.size == 1:
-        arr = np.repeat(arr, 2)
-    if arr.shape != (2,) or not _is_integral(arr) or (arr < 0).any():
-        raise GraphError(f"{what} must be a non-negative int or a pair of them, got {value!r}")
-    return int(arr[0]), int(arr[1])
-
-
-def as_int_array(value, what: str, low: int, high: int) -> np.ndarray:
-    """Check that `value` holds only integers in [low, high] and return it as int64."""
-    arr = np.asarray(value)
-    if arr.dtype.kind not in "biuf":
-        raise GraphError(f"{what} must be numeric, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f":
-        if not np.isfinite(arr).all():
-            raise GraphError(f"{what} contains NaN or infinity")
-        if not _is_integral(arr):
-            raise GraphError(f"{what} must hold integers (netx would silently truncate them)")
-    # Range first: casting a float such as 1e30 to int64 would wrap it into the range.
-    if arr.size and (arr.min() < low or arr.max() > high):
-        raise GraphError(f"{what} must lie in [{low}, {high}], found [{arr.min()}, {arr.max()}]")
-    return arr.astype(np.int64)
-
-
-def _is_integral(arr: np.ndarray) -> bool:
-    return bool(np.all(np.floor(arr) == arr))
+from .fields import (
+    BIAS_MANT_MAX,
+    BIAS_MANT_MIN,
+    DECAY_MAX,
+    DELAY_MAX,
+    MESSAGE_BITS_MAX,
+    THRESHOLD_MANT_MAX,
+    WEIGHT_MAX,
+    WEIGHT_MIN,
+    Shape,
+    as_int_array,
+    as_pair,
+    as_shape,
+)
 
 
 def _conv_out(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
@@ -115,7 +85,7 @@ class Input(Node):
     max_inputs: ClassVar[int | None] = 0
 
     def __post_init__(self):
-        self.shape = _as_shape(self.shape, "input shape")
+        self.shape = as_shape(self.shape, "input shape")
         if not 0 <= int(self.message_bits) <= MESSAGE_BITS_MAX:
             raise GraphError(f"message_bits must lie in [0, {MESSAGE_BITS_MAX}]")
         self.message_bits = int(self.message_bits)
@@ -312,7 +282,7 @@ class LIF(Node):
     max_inputs: ClassVar[int | None] = None
 
     def __post_init__(self):
-        self.shape = _as_shape(self.shape, "neuron shape")
+        self.shape = as_shape(self.shape, "neuron shape")
         self.threshold_mant = int(as_int_array(self.threshold_mant, "threshold_mant", 0,
                                                THRESHOLD_MANT_MAX))
         self.current_decay_12bit = int(as_int_array(self.current_decay_12bit,
@@ -330,13 +300,6 @@ class LIF(Node):
             if tuple(shape) != self.shape:
                 raise GraphError(f"neuron of shape {self.shape} receives input of shape {shape}")
         return self.shape
-
-
-def _as_shape(value, what: str) -> Shape:
-    shape = tuple(int(v) for v in np.atleast_1d(np.asarray(value)))
-    if not shape or min(shape) < 1 or len(shape) not in (1, 3):
-        raise GraphError(f"{what} must be (N,) or (C, H, W) with positive sizes, got {value!r}")
-    return shape
 
 
 NODE_TYPES: dict[str, type[Node]] = {

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..graph import LIF, Conv, Dense, Node, SumPool
-from ..graph.nodes import (
+from ..graph.fields import (
     BIAS_MANT_MAX,
     BIAS_MANT_MIN,
     THRESHOLD_MANT_MAX,

@@ -22,7 +22,7 @@ from torch import nn
 from ..config import NeuronConfig
 from ..errors import ConfigError, SpikedeployError
 from ..export.exporter import BIAS_RULES, WEIGHT_FOLDS
-from ..graph.nodes import BIAS_MANT_MAX, BIAS_MANT_MIN
+from ..graph.fields import BIAS_MANT_MAX, BIAS_MANT_MIN
 
 BIAS_STEP = 1 / 64      # one bias_mant unit in SLAYER's units
 

@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 
 from ...graph import Conv, Dense, Flatten, Graph, Input, SumPool
-from ...graph.nodes import LIF, Node, Shape
+from ...graph.fields import Shape
+from ...graph.nodes import LIF, Node
 from ..ops import lava_dense_weights
 
 
