@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -81,6 +82,8 @@ def test_sim_takes_an_input_array_in_lavas_layout(demo_run, tmp_path, capsys):
                  "--record", str(tmp_path / "r.npz"), "--no-progress"]) == 0
     spikes, _ = load_recording(tmp_path / "r.npz")
     assert spikes["stem"].shape == (1, 4, 8, 8, 12)
+    assert re.search(r"^emulated 1 samples x 12 steps in [0-9.]+ s \([0-9]+ sample-steps / s\)$",
+                     capsys.readouterr().out, re.MULTILINE)
 
 
 @needs_lava_dl_data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from .common import EXAMPLES, add_input_args, add_reset_arg, load_inputs
@@ -46,8 +47,12 @@ def run(args) -> int:
     graph = graphio.read(args.network)
     inputs, labels = load_inputs(graph, args)
     keep = len(inputs) if args.record else 0
+    started = time.perf_counter()
     result = evaluate(graph, inputs, args.batch, args.device, keep=keep,
                       progress=not args.no_progress, reset_interval=args.reset_interval)
+    elapsed_s = time.perf_counter() - started
+    print(f"emulated {result.samples} samples x {result.steps} steps in {elapsed_s:.2f} s "
+          f"({result.samples * result.steps / max(elapsed_s, 1e-9):.0f} sample-steps / s)")
     if labels is not None:
         print(f"accuracy: {result.accuracy(labels):.4f} on {len(inputs)} samples")
     print(layer_table(graph, result.spikes_per_node, result.samples, result.steps))
