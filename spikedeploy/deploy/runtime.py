@@ -15,8 +15,9 @@ go wrong with its own API, each handled here:
   KeyboardInterrupt here and `kill` ends the rest.
 
 And one thing no handler can catch: SIGKILL (the OOM killer, `kill -9`) ends this process
-without a word to its children, which would run on as orphans. On Linux each child forked
-while Lava starts asks the kernel to SIGKILL it when its parent dies (`dying_with_parent`).
+without a word to its children, which would run on as orphans. On Linux each child the main
+thread forks while Lava starts asks the kernel to SIGKILL it when its parent dies
+(`dying_with_parent`).
 """
 
 from __future__ import annotations
@@ -60,19 +61,21 @@ def sigint_held():
 
 PR_SET_PDEATHSIG = 1             # linux/prctl.h
 _forking_parent: int | None = None   # while Lava forks: the pid its children must not outlive
+_forking_thread: int | None = None   # ... and its thread whose forks are armed (the main one)
 
 
 def _die_with_forking_parent() -> None:
     """In a child forked by Python (os.register_at_fork) inside `dying_with_parent`: have the
     kernel SIGKILL it when its parent ends, and pass the duty on to its own children."""
-    global _forking_parent
-    if _forking_parent is None:
-        return
+    global _forking_parent, _forking_thread
+    # A forked child keeps the forking thread's id (pthread_self), which tells who forked it.
+    if _forking_parent is None or threading.get_ident() != _forking_thread:
+        return             # not in the window, or forked by a thread the window is not for
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != _forking_parent:    # the parent died before prctl: nobody will signal
         os._exit(1)
-    _forking_parent = os.getpid()
+    _forking_parent, _forking_thread = os.getpid(), threading.get_ident()
 
 
 if sys.platform.startswith("linux"):
@@ -81,15 +84,22 @@ if sys.platform.startswith("linux"):
 
 @contextlib.contextmanager
 def dying_with_parent():
-    """Children forked inside die with this process, even when it is SIGKILLed (Linux; a no-op
-    elsewhere). The kernel signals a child when the *thread* that forked it ends, so fork from
-    a thread that outlives the run: the CLI forks from its main thread."""
-    global _forking_parent
-    _forking_parent = os.getpid()
+    """Children forked inside by the main thread die with this process, even when it is
+    SIGKILLed (Linux; a no-op elsewhere).
+
+    The kernel signals a child when the *thread* that forked it ends, not the process. Only the
+    main thread lives as long as the process, so a network started from any other thread (a
+    worker pool, say) keeps its children unarmed rather than losing them when that thread ends.
+    """
+    global _forking_parent, _forking_thread
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _forking_parent, _forking_thread = os.getpid(), threading.get_ident()
     try:
         yield
     finally:
-        _forking_parent = None
+        _forking_parent = _forking_thread = None
 
 
 def start(process, run_cfg) -> None:
