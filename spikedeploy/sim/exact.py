@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from ..errors import SpikedeployError
 from .int8 import Int8Conv, int8_conv
-from .lif import memory_order
+from .lif import in_logical_order, memory_order
 
 CONV_MEMORY_FORMAT = torch.channels_last
 CONV_OUTPUT_BITS = 24           # Lava's fixed-point Conv wraps its output to signed 24 bits
@@ -123,13 +123,14 @@ def conv_frames(x: torch.Tensor, weight: np.ndarray, stride, padding, dilation, 
     the 2-D cross-correlation of input frame t - 1 (frame 0 is zero)."""
     steps, n, *frame = x.shape
     fan_in = int(np.prod(weight.shape[1:]))
-    bound = int(np.abs(weight).max(initial=0)) * max_abs(x) * fan_in
+    peak = max_abs(x)                    # a pass over graded input: once
+    bound = int(np.abs(weight).max(initial=0)) * peak * fan_in
     dtype = exact_dtype(bound, 1, 1)
     if groups == frame[0] == weight.shape[0] and weight.shape[2:] == (1, 1) \
             and tuple(stride) == (1, 1) and tuple(padding) == (0, 0):
         y = _channel_scale(x, weight, dtype)
         return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
-    fast = _int8_conv_for(x, dtype, weight, stride, padding, dilation, groups)
+    fast = _int8_conv_for(x, peak, dtype, weight, stride, padding, dilation, groups)
     if fast is not None:
         y = fast(_spike_frames(x))
         return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)
@@ -154,14 +155,15 @@ def _channel_scale(x: torch.Tensor | Spikes, weight: np.ndarray, dtype: torch.dt
     scale = _as_tensor(weight.reshape(-1), dtype, physical.device)
     if order[-1] != 2:                       # channels not last in memory: broadcast over H, W
         scale = scale.reshape(-1, 1, 1)
-    y = physical.to(dtype).mul_(scale).permute(list(np.argsort(order)))
+    y = in_logical_order(physical.to(dtype).mul_(scale), order)
     return y.reshape(-1, *y.shape[2:])
 
 
-def _int8_conv_for(x, dtype, weight, stride, padding, dilation, groups) -> Int8Conv | None:
-    """The int8 kernel for this conv when it is exact and faster: spikes (0/1) on CPU, sums
-    that float32 holds (int8.py says why that is exact)."""
-    if x.device.type != "cpu" or dtype != torch.float32 or max_abs(x) > 1:
+def _int8_conv_for(x, peak, dtype, weight, stride, padding, dilation, groups
+                   ) -> Int8Conv | None:
+    """The int8 kernel for this conv when it is exact and faster: spikes (0/1, `peak` <= 1)
+    on CPU, sums that float32 holds (int8.py says why that is exact)."""
+    if x.device.type != "cpu" or dtype != torch.float32 or peak > 1:
         return None
     return int8_conv(weight, stride, padding, dilation, groups)
 
@@ -177,11 +179,12 @@ def _spike_frames(x: torch.Tensor | Spikes) -> torch.Tensor:
 def sumpool_frames(x: torch.Tensor, kernel, weight: int, stride, padding) -> ExactSums:
     """A sum-pool (a depthwise conv of one repeated weight) as a window sum times the weight."""
     steps, n, *frame = x.shape
-    bound = abs(weight) * max_abs(x) * kernel[0] * kernel[1]
+    peak = max_abs(x)
+    bound = abs(weight) * peak * kernel[0] * kernel[1]
     dtype = exact_dtype(bound, 1, 1)
     # as a depthwise conv of the repeated weight, spikes take the int8 path like any conv
     depthwise = np.full((frame[0], 1, *kernel), weight, dtype=np.int64)
-    fast = _int8_conv_for(x, dtype, depthwise, stride, padding, (1, 1), frame[0])
+    fast = _int8_conv_for(x, peak, dtype, depthwise, stride, padding, (1, 1), frame[0])
     if fast is not None:
         y = fast(_spike_frames(x))
         return ExactSums(y.reshape(steps, n, *y.shape[1:]), bound)

@@ -134,15 +134,14 @@ def _run_kernel(activation: torch.Tensor, params: LIFParams, reset: np.ndarray,
     # channels-last conv output (T, N, H, W, C in memory) stays that way, no copy.
     order = memory_order(activation)
     physical = activation.permute(order).contiguous()
-    bias = params.bias.cpu().expand(*shape).permute([d - 1 for d in order[1:]])
+    bias = frame_in_memory_order(params.bias.cpu().expand(*shape), order)
     numpy_dtype = {torch.float32: np.float32, torch.uint8: np.uint8}[dtype]
     result = lif_kernel(physical.reshape(steps, -1).numpy(), bias.reshape(-1).numpy(), reset,
                         (params.current_factor, params.voltage_factor), params.threshold,
                         return_state, numpy_dtype)
     arrays = result if return_state else (result,)
-    inverse = list(np.argsort(order))
-    logical = [torch.from_numpy(a).reshape(a.shape[0], *physical.shape[1:]).permute(inverse)
-               for a in arrays]
+    logical = [in_logical_order(torch.from_numpy(a).reshape(a.shape[0], *physical.shape[1:]),
+                                order) for a in arrays]
     return tuple(logical)
 
 
@@ -152,6 +151,16 @@ def memory_order(x: torch.Tensor) -> list[int]:
     if x.dim() == 5 and x.permute(0, 1, 3, 4, 2).is_contiguous():
         return [0, 1, 3, 4, 2]
     return list(range(x.dim()))
+
+
+def frame_in_memory_order(frame: torch.Tensor, order: list[int]) -> torch.Tensor:
+    """One frame (N, *shape), e.g. the bias, permuted as `order` lays out (T, N, *shape)."""
+    return frame.permute([d - 1 for d in order[1:]])
+
+
+def in_logical_order(physical: torch.Tensor, order: list[int]) -> torch.Tensor:
+    """Undo `x.permute(order)`: a view with the logical dimension order again."""
+    return physical.permute(list(np.argsort(order)))
 
 
 def lif_run(activation: torch.Tensor, params: LIFParams, return_state: bool = False,

@@ -24,7 +24,16 @@ import torch
 from ...graph import LIF, Graph, Input
 from ..emulator import sample_major, time_major
 from ..exact import Spikes
-from ..lif import ACT_SHIFT, STATE_HALF, LIFParams, decay, lif_spike_buffer, memory_order
+from ..lif import (
+    ACT_SHIFT,
+    STATE_HALF,
+    LIFParams,
+    decay,
+    frame_in_memory_order,
+    in_logical_order,
+    lif_spike_buffer,
+    memory_order,
+)
 from ..memory import keep_freed_memory
 from ..ops import OPS, OpContext, summed
 
@@ -83,13 +92,13 @@ def _observe_compiled(activation: torch.Tensor, params: LIFParams
     # elementwise, like the emulator's kernel: kept in the input's memory order, no copy
     order = memory_order(activation)
     physical = activation.permute(order).contiguous()
-    bias = params.bias.expand(*shape).permute([d - 1 for d in order[1:]]).contiguous()
+    bias = frame_in_memory_order(params.bias.expand(*shape), order).contiguous()
     spikes, active, stats = lif_observe_kernel(
         physical.reshape(steps, -1).numpy(), bias.reshape(-1).numpy(),
         (params.current_factor, params.voltage_factor), params.threshold,
         spike_dtype=np.uint8)
     delayed = torch.from_numpy(spikes).reshape(steps + 1, *physical.shape[1:])
-    return (Spikes(delayed.permute(list(np.argsort(order)))),
+    return (Spikes(in_logical_order(delayed, order)),
             NeuronObservation(torch.from_numpy(active), *stats))
 
 
